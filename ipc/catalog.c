@@ -1,0 +1,74 @@
+#include "catalog.h"
+
+#include <string.h>
+
+#include "bus.pb-c.h"
+#include "envelope.pb-c.h"
+
+/* Indexed by MsgType. The name of each message is the CamelCase of its MT_ name; the unit
+ * test checks that every enum value is here and that the names agree. */
+static const ProtobufCMessageDescriptor *const catalog[] = {
+	[MT(ERROR)] = &picsec__v1__error__descriptor,
+	[MT(SERVICE_HELLO)] = &picsec__v1__service_hello__descriptor,
+	[MT(HEARTBEAT)] = &picsec__v1__heartbeat__descriptor,
+	[MT(PING)] = &picsec__v1__ping__descriptor,
+	[MT(PONG)] = &picsec__v1__pong__descriptor,
+	[MT(BUS_REGISTER)] = &picsec__v1__bus_register__descriptor,
+	[MT(BUS_REGISTERED)] = &picsec__v1__bus_registered__descriptor,
+	[MT(BUS_LIST_SERVICES)] = &picsec__v1__bus_list_services__descriptor,
+	[MT(BUS_SERVICE_LIST)] = &picsec__v1__bus_service_list__descriptor,
+	[MT(BUS_GET_STATS)] = &picsec__v1__bus_get_stats__descriptor,
+	[MT(BUS_STATS)] = &picsec__v1__bus_stats__descriptor,
+};
+
+const ProtobufCMessageDescriptor *
+catalog_descriptor(int type)
+{
+	if (type <= 0 || (size_t)type >= ARRAY_SIZE(catalog))
+		return NULL;
+	return catalog[type];
+}
+
+const char *
+catalog_type_name(int type)
+{
+	const ProtobufCMessageDescriptor *d = catalog_descriptor(type);
+
+	return d != NULL ? d->short_name : NULL;
+}
+
+int
+catalog_type_by_name(const char *name)
+{
+	const ProtobufCEnumValue *v;
+	size_t i;
+
+	if (name == NULL)
+		return MT(NONE);
+	v = protobuf_c_enum_descriptor_get_value_by_name(&picsec__v1__msg_type__descriptor,
+	    name);
+	if (v != NULL)
+		return v->value;
+	for (i = 1; i < ARRAY_SIZE(catalog); i++) {
+		if (catalog[i] == NULL)
+			continue;
+		if (strcmp(catalog[i]->short_name, name) == 0 || strcmp(catalog[i]->name, name) == 0)
+			return (int)i;
+	}
+	return MT(NONE);
+}
+
+int
+catalog_type_limit(void)
+{
+	return (int)ARRAY_SIZE(catalog);
+}
+
+const char *
+errcode_name(int code)
+{
+	const ProtobufCEnumValue *v;
+
+	v = protobuf_c_enum_descriptor_get_value(&picsec__v1__error_code__descriptor, code);
+	return v != NULL ? v->name : "E_?";
+}

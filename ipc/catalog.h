@@ -1,0 +1,33 @@
+/* The message catalogue: which protobuf message each MsgType carries. busd, busmon and the
+ * dispatcher all decode through this one table, so a new message is added in one place. */
+#ifndef PICSEC_CATALOG_H
+#define PICSEC_CATALOG_H
+
+#include <stddef.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "envelope.pb-c.h"
+
+/* MT(PING) reads better than PICSEC__V1__MSG_TYPE__MT_PING and greps to the same enum. */
+#define MT(name) PICSEC__V1__MSG_TYPE__MT_##name
+#define ERRC(name) PICSEC__V1__ERROR_CODE__E_##name
+
+typedef Picsec__V1__MsgType msgtype_t;
+typedef Picsec__V1__ErrorCode errcode_t;
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The payload descriptor of a type, or NULL for MT_NONE and values not in the catalogue. */
+const ProtobufCMessageDescriptor *catalog_descriptor(int type);
+/* "ServiceHello" for MT_SERVICE_HELLO; "MsgType(<n>)"-style names are not returned: NULL. */
+const char *catalog_type_name(int type);
+/* The type whose message is named `name` (short "Ping", full "picsec.v1.Ping", or the enum
+ * name "MT_PING"); MT_NONE when there is none. */
+int catalog_type_by_name(const char *name);
+/* One past the largest MsgType value: the size a handler table indexed by type needs. */
+int catalog_type_limit(void);
+/* "E_NOT_FOUND" and so on; "E_?" for values outside the enum. */
+const char *errcode_name(int code);
+
+#endif

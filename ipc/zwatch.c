@@ -1,0 +1,138 @@
+#include "zwatch.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+
+#include <ev.h>
+#include <zmq.h>
+
+#include "log.h"
+
+enum { ZWATCH_DEFAULT_BATCH = 512 };
+
+struct zwatch {
+	ev_io io;	  /* wakes the loop when ZMQ_FD changes; does no work itself */
+	ev_prepare prepare;
+	ev_check check;
+	ev_idle idle;	  /* running only while a message waits: the poll must not block */
+	struct ev_loop *loop;
+	void *sock;
+	zwatch_fn *fn;
+	void *arg;
+	unsigned batch;
+};
+
+bool
+zsock_readable(void *sock)
+{
+	int events = 0;
+	size_t len = sizeof(events);
+
+	if (zmq_getsockopt(sock, ZMQ_EVENTS, &events, &len) == -1)
+		return false;
+	return (events & ZMQ_POLLIN) != 0;
+}
+
+unsigned
+zsock_drain_more(void *sock)
+{
+	zmq_msg_t part;
+	unsigned n = 0;
+	int more = 0;
+	size_t len = sizeof(more);
+
+	for (;;) {
+		if (zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &len) == -1 || !more)
+			return n;
+		zmq_msg_init(&part);
+		if (zmq_msg_recv(&part, sock, ZMQ_DONTWAIT) == -1) {
+			zmq_msg_close(&part);
+			return n;
+		}
+		zmq_msg_close(&part);
+		n++;
+	}
+}
+
+static void
+zwatch_io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+}
+
+static void
+zwatch_idle_cb(struct ev_loop *loop, ev_idle *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+}
+
+static void
+zwatch_prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	struct zwatch *zw = (struct zwatch *)((char *)w - offsetof(struct zwatch, prepare));
+
+	(void)revents;
+	if (zsock_readable(zw->sock))
+		ev_idle_start(loop, &zw->idle);
+	else
+		ev_idle_stop(loop, &zw->idle);
+}
+
+static void
+zwatch_check_cb(struct ev_loop *loop, ev_check *w, int revents)
+{
+	struct zwatch *zw = (struct zwatch *)((char *)w - offsetof(struct zwatch, check));
+	unsigned n;
+
+	(void)revents;
+	ev_idle_stop(loop, &zw->idle);
+	for (n = 0; n < zw->batch && zsock_readable(zw->sock); n++) {
+		if (!zw->fn(zw->sock, zw->arg))
+			break;
+	}
+}
+
+struct zwatch *
+zwatch_new(struct ev_loop *loop, void *sock, zwatch_fn *fn, void *arg, unsigned batch)
+{
+	struct zwatch *zw;
+	int fd;
+	size_t len = sizeof(fd);
+
+	if (zmq_getsockopt(sock, ZMQ_FD, &fd, &len) == -1) {
+		log_warnx("%s: ZMQ_FD: %s", __func__, zmq_strerror(zmq_errno()));
+		return NULL;
+	}
+	zw = calloc(1, sizeof(*zw));
+	if (zw == NULL)
+		return NULL;
+	zw->loop = loop;
+	zw->sock = sock;
+	zw->fn = fn;
+	zw->arg = arg;
+	zw->batch = batch > 0 ? batch : ZWATCH_DEFAULT_BATCH;
+	ev_io_init(&zw->io, zwatch_io_cb, fd, EV_READ);
+	ev_prepare_init(&zw->prepare, zwatch_prepare_cb);
+	ev_check_init(&zw->check, zwatch_check_cb);
+	ev_idle_init(&zw->idle, zwatch_idle_cb);
+	ev_io_start(loop, &zw->io);
+	ev_prepare_start(loop, &zw->prepare);
+	ev_check_start(loop, &zw->check);
+	return zw;
+}
+
+void
+zwatch_free(struct zwatch *zw)
+{
+	if (zw == NULL)
+		return;
+	ev_io_stop(zw->loop, &zw->io);
+	ev_prepare_stop(zw->loop, &zw->prepare);
+	ev_check_stop(zw->loop, &zw->check);
+	ev_idle_stop(zw->loop, &zw->idle);
+	free(zw);
+}

@@ -1,0 +1,34 @@
+/* A ZeroMQ socket in a libev loop.
+ *
+ * ZMQ_FD is edge-triggered and shared by reads and writes: it signals only that the socket's
+ * state changed, and any zmq_send or zmq_recv on the socket may consume that edge. So the fd
+ * only wakes the loop; the messages are read in an ev_check watcher after every poll, while
+ * ZMQ_EVENTS says POLLIN, and an ev_prepare watcher re-checks ZMQ_EVENTS right before the
+ * loop would block and keeps it from blocking (an idle watcher) while a message waits. No
+ * callback ever runs from the prepare phase, so a send made by one callback is always seen
+ * by the next prepare. */
+#ifndef PICSEC_ZWATCH_H
+#define PICSEC_ZWATCH_H
+
+#include <stdbool.h>
+
+struct ev_loop;
+struct zwatch;
+
+/* Reads and handles one message (multipart) from sock with ZMQ_DONTWAIT. Returns false when
+ * nothing was there to read, so the drain stops. */
+typedef bool zwatch_fn(void *sock, void *arg);
+
+/* At most `batch` messages are read per loop iteration so that one busy socket cannot starve
+ * the others; 0 picks a default. */
+struct zwatch *zwatch_new(struct ev_loop *loop, void *sock, zwatch_fn *fn, void *arg,
+    unsigned batch);
+void zwatch_free(struct zwatch *zw);
+
+/* True when the socket has a message waiting (ZMQ_EVENTS & ZMQ_POLLIN). */
+bool zsock_readable(void *sock);
+
+/* Reads and drops the remaining parts of a multipart message; returns how many. */
+unsigned zsock_drain_more(void *sock);
+
+#endif

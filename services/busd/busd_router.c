@@ -1,0 +1,360 @@
+/* Request routing. A DEALER sends [to][envelope]; the ROUTER sees [sender][to][envelope].
+ *  - to "busd": a request to busd itself;
+ *  - to "@...": a reply, routed to that routing id;
+ *  - any other name: a request, routed to the service registered under it.
+ * Only failures make busd look inside the envelope (for the request id to answer). */
+#include "busd_impl.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog.h"
+#include "log.h"
+#include "secbuf.h"
+#include "timer.h"
+#include "zwatch.h"
+
+static void
+busd_frame_string(char *dst, size_t dstlen, zmq_msg_t *frame)
+{
+	size_t len = zmq_msg_size(frame);
+
+	if (len >= dstlen)
+		len = dstlen - 1;
+	memcpy(dst, zmq_msg_data(frame), len);
+	dst[len] = '\0';
+}
+
+/* Who a routing id is, for the tap and for replies: its registered name if it has one. */
+static const char *
+busd_route_name(struct busd *bd, const char *rid)
+{
+	struct busd_service *svc = busd_service_by_rid(bd, rid);
+
+	return svc != NULL ? svc->name : rid;
+}
+
+static void
+busd_zmsg_wipe_free(void *data, void *hint)
+{
+	(void)hint;
+	wiping_free(data);
+}
+
+/* Sends busd's own envelope to a routing id as [rid]["busd"][env], and taps it. */
+static void
+busd_send_own(struct busd *bd, const char *rid, uint64_t refer_id, int type,
+    const ProtobufCMessage *msg)
+{
+	struct env_header hdr = { .type = type, .refer_id = refer_id };
+	char route[2 * BUSD_ROUTE_MAX];
+	zmq_msg_t env;
+	size_t len;
+	void *buf;
+	int n;
+
+	hdr.seq = ++bd->seq;
+	buf = envelope_pack(&bd->src, &hdr, msg, &len);
+	if (buf == NULL)
+		return;
+	if (zmq_msg_init_data(&env, buf, len, busd_zmsg_wipe_free, NULL) == -1) {
+		wiping_free(buf);
+		return;
+	}
+	n = snprintf(route, sizeof(route), "busd > %s", busd_route_name(bd, rid));
+	busd_tap(bd, "reply", route, (size_t)n < sizeof(route) ? (size_t)n : sizeof(route) - 1,
+	    &env);
+	if (zmq_send(bd->router, rid, strlen(rid), ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1 ||
+	    zmq_send(bd->router, "busd", 4, ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1 ||
+	    zmq_msg_send(&env, bd->router, ZMQ_DONTWAIT) == -1) {
+		zmq_msg_close(&env);
+		bd->counters.unroutable++;
+		return;
+	}
+	bd->counters.sent++;
+}
+
+/* Answers the request in env with an Error from busd. */
+static void
+busd_error_to(struct busd *bd, const char *rid, zmq_msg_t *env, int code, const char *fmt,
+    ...)
+{
+	Picsec__V1__Error e = PICSEC__V1__ERROR__INIT;
+	struct envelope_view view;
+	uint64_t req_id = 0;
+	char text[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	envelope_open(zmq_msg_data(env), zmq_msg_size(env), &view);
+	if (view.env != NULL) {
+		req_id = view.env->req_id;
+		e.refer_type = view.env->type;
+		/* Never answer a reply or an error: two confused peers must not ping-pong. */
+		if (view.env->refer_id != 0 || req_id == 0) {
+			envelope_close(&view);
+			return;
+		}
+	}
+	envelope_close(&view);
+	e.code = (Picsec__V1__ErrorCode)code;
+	e.text = text;
+	busd_send_own(bd, rid, req_id, MT(ERROR), &e.base);
+}
+
+void
+busd_reply(struct busd_request *req, int type, const ProtobufCMessage *msg)
+{
+	if (req->replied)
+		return;
+	req->replied = true;
+	busd_send_own(req->bd, req->sender, req->req_id, type, msg);
+}
+
+void
+busd_reply_error(struct busd_request *req, int code, const char *fmt, ...)
+{
+	Picsec__V1__Error e = PICSEC__V1__ERROR__INIT;
+	char text[512];
+	va_list ap;
+
+	if (req->replied)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	e.code = (Picsec__V1__ErrorCode)code;
+	e.text = text;
+	e.refer_type = (Picsec__V1__MsgType)req->type;
+	req->replied = true;
+	busd_send_own(req->bd, req->sender, req->req_id, MT(ERROR), &e.base);
+}
+
+/* Sends [dest][via][env] on the ROUTER, with a tap copy. env is consumed on success. */
+static int
+busd_forward(struct busd *bd, const char *dest, const char *via, zmq_msg_t *env,
+    const char *kind, const char *route)
+{
+	busd_tap(bd, kind, route, strlen(route), env);
+	if (zmq_send(bd->router, dest, strlen(dest), ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1)
+		return -1;
+	/* Past the first frame ZeroMQ takes the whole message. */
+	if (zmq_send(bd->router, via, strlen(via), ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1 ||
+	    zmq_msg_send(env, bd->router, ZMQ_DONTWAIT) == -1)
+		return -1;
+	bd->counters.sent++;
+	return 0;
+}
+
+static void
+busd_park(struct busd *bd, const char *sender, const char *to, zmq_msg_t *env)
+{
+	struct busd_parked *p = calloc(1, sizeof(*p));
+
+	if (p == NULL) {
+		busd_error_to(bd, sender, env, ERRC(RESOURCE_EXHAUSTED), "busd: out of memory");
+		return;
+	}
+	snprintf(p->to, sizeof(p->to), "%s", to);
+	zmq_msg_init_size(&p->sender, strlen(sender));
+	memcpy(zmq_msg_data(&p->sender), sender, strlen(sender));
+	zmq_msg_init(&p->env);
+	zmq_msg_move(&p->env, env);
+	p->next = bd->parked;
+	bd->parked = p;
+	bd->nparked++;
+	bd->counters.parked++;
+	log_debug("parked a request from %s for '%s' until it registers", sender, to);
+}
+
+static void
+busd_route_request(struct busd *bd, const char *sender, const char *to, zmq_msg_t *env)
+{
+	struct busd_service *svc = busd_service_by_name(bd, to);
+	char route[2 * BUSD_ROUTE_MAX + 4];
+	zmq_msg_t copy;
+	int err;
+
+	if (svc == NULL) {
+		/* Right after busd starts the services are still re-registering: wait for them. */
+		if (bd->in_grace && bd->nparked < BUSD_PARK_MAX) {
+			busd_park(bd, sender, to, env);
+			return;
+		}
+		bd->counters.unroutable++;
+		busd_error_to(bd, sender, env, ERRC(UNAVAILABLE),
+		    "no service '%s' is registered on the bus", to);
+		return;
+	}
+	snprintf(route, sizeof(route), "%s > %s", busd_route_name(bd, sender), svc->name);
+	/* Keep a reference in case the forward fails and the caller needs an answer. */
+	zmq_msg_init(&copy);
+	zmq_msg_copy(&copy, env);
+	if (busd_forward(bd, svc->rid, sender, env, "request", route) == 0) {
+		bd->counters.requests_routed++;
+		svc->requests_routed++;
+		zmq_msg_close(&copy);
+		return;
+	}
+	err = zmq_errno();
+	bd->counters.unroutable++;
+	if (err == EHOSTUNREACH) {
+		log_info("service '%s' is gone (its connection closed); unregistered", svc->name);
+		busd_error_to(bd, sender, &copy, ERRC(UNAVAILABLE),
+		    "service '%s' went away", to);
+		busd_services_remove(bd, svc);
+	} else {
+		busd_error_to(bd, sender, &copy, ERRC(RESOURCE_EXHAUSTED),
+		    "service '%s' is not keeping up (its queue is full)", to);
+	}
+	zmq_msg_close(&copy);
+}
+
+static void
+busd_route_reply(struct busd *bd, const char *sender, const char *to, zmq_msg_t *env)
+{
+	const char *from = busd_route_name(bd, sender);
+	char route[2 * BUSD_ROUTE_MAX + 4];
+
+	snprintf(route, sizeof(route), "%s > %s", from, to);
+	if (busd_forward(bd, to, from, env, "reply", route) == -1) {
+		/* The caller is gone (or stuck); it has its own timeout. */
+		bd->counters.unroutable++;
+		log_debug("reply from %s to %s undeliverable: %s", from, to,
+		    zmq_strerror(zmq_errno()));
+		return;
+	}
+	bd->counters.replies_routed++;
+}
+
+static void
+busd_route_local(struct busd *bd, const char *sender, zmq_msg_t *env)
+{
+	struct busd_request req = { .bd = bd, .sender = sender };
+	struct envelope_view view;
+	char route[2 * BUSD_ROUTE_MAX + 4];
+
+	snprintf(route, sizeof(route), "%s > busd", busd_route_name(bd, sender));
+	busd_tap(bd, "request", route, strlen(route), env);
+	envelope_open(zmq_msg_data(env), zmq_msg_size(env), &view);
+	if (view.env == NULL || view.env->refer_id != 0 || view.env->req_id == 0) {
+		bd->counters.malformed++;
+		if (view.env == NULL)
+			busd_error_to(bd, sender, env, ERRC(INVALID_ARGUMENT), "busd: %s",
+			    view.detail);
+		envelope_close(&view);
+		return;
+	}
+	req.req_id = view.env->req_id;
+	req.type = (int)view.env->type;
+	busd_handle_request(&req, &view);
+	if (!req.replied)
+		busd_reply_error(&req, ERRC(INTERNAL), "busd gave no reply to %s",
+		    catalog_type_name(req.type));
+	envelope_close(&view);
+}
+
+bool
+busd_router_readable(void *sock, void *arg)
+{
+	struct busd *bd = arg;
+	char sender[BUSD_ROUTE_MAX], to[BUSD_ROUTE_MAX];
+	zmq_msg_t f_sender, f_to, env;
+	bool shaped;
+
+	zmq_msg_init(&f_sender);
+	zmq_msg_init(&f_to);
+	zmq_msg_init(&env);
+	if (zmq_msg_recv(&f_sender, sock, ZMQ_DONTWAIT) == -1) {
+		zmq_msg_close(&f_sender);
+		zmq_msg_close(&f_to);
+		zmq_msg_close(&env);
+		return false;
+	}
+	shaped = zmq_msg_more(&f_sender) && zmq_msg_recv(&f_to, sock, ZMQ_DONTWAIT) != -1 &&
+	    zmq_msg_more(&f_to) && zmq_msg_recv(&env, sock, ZMQ_DONTWAIT) != -1 &&
+	    !zmq_msg_more(&env) && zmq_msg_size(&f_to) > 0 &&
+	    zmq_msg_size(&f_to) < BUSD_ROUTE_MAX &&
+	    memchr(zmq_msg_data(&f_to), '\0', zmq_msg_size(&f_to)) == NULL;
+	busd_frame_string(sender, sizeof(sender), &f_sender);
+	busd_frame_string(to, sizeof(to), &f_to);
+	if (!shaped) {
+		zsock_drain_more(sock);
+		bd->counters.malformed++;
+		log_debug("malformed request frames from %s", sender);
+	} else if (strcmp(to, "busd") == 0) {
+		busd_route_local(bd, sender, &env);
+	} else if (to[0] == '@') {
+		busd_route_reply(bd, sender, to, &env);
+	} else {
+		busd_route_request(bd, sender, to, &env);
+	}
+	zmq_msg_close(&f_sender);
+	zmq_msg_close(&f_to);
+	zmq_msg_close(&env);
+	return true;
+}
+
+void
+busd_release_parked(struct busd *bd, const char *name)
+{
+	struct busd_parked **pp = &bd->parked, *p;
+	char sender[BUSD_ROUTE_MAX];
+
+	while ((p = *pp) != NULL) {
+		if (strcmp(p->to, name) != 0) {
+			pp = &p->next;
+			continue;
+		}
+		*pp = p->next;
+		bd->nparked--;
+		busd_frame_string(sender, sizeof(sender), &p->sender);
+		busd_route_request(bd, sender, p->to, &p->env);
+		zmq_msg_close(&p->sender);
+		zmq_msg_close(&p->env);
+		free(p);
+	}
+}
+
+void
+busd_grace_end(void *ctx, uint64_t id)
+{
+	struct busd *bd = ctx;
+	struct busd_parked *p;
+	char sender[BUSD_ROUTE_MAX];
+
+	(void)id;
+	bd->in_grace = false;
+	bd->grace_timer = 0;
+	while ((p = bd->parked) != NULL) {
+		bd->parked = p->next;
+		bd->nparked--;
+		busd_frame_string(sender, sizeof(sender), &p->sender);
+		bd->counters.unroutable++;
+		busd_error_to(bd, sender, &p->env, ERRC(UNAVAILABLE),
+		    "no service '%s' registered on the bus within the start-up grace period",
+		    p->to);
+		zmq_msg_close(&p->sender);
+		zmq_msg_close(&p->env);
+		free(p);
+	}
+}
+
+void
+busd_parked_free_all(struct busd *bd)
+{
+	struct busd_parked *p;
+
+	while ((p = bd->parked) != NULL) {
+		bd->parked = p->next;
+		zmq_msg_close(&p->sender);
+		zmq_msg_close(&p->env);
+		free(p);
+	}
+	bd->nparked = 0;
+}
