@@ -2,18 +2,25 @@
 # Builds picsec and runs the whole test suite. Installs what is missing first (Debian 12).
 #   scripts/test.sh               the normal build, every suite
 #   scripts/test.sh --sanitize    the same under AddressSanitizer + UndefinedBehaviorSanitizer
+#   scripts/test.sh --valgrind    the unit suites under valgrind's memcheck (leaks fail)
 # Further arguments go to `meson test` (e.g. --suite unit).
 set -eu
 cd "$(dirname "$0")/.."
 
 builddir=build
 setup_opts=""
-if [ "${1:-}" = "--sanitize" ]; then
+case "${1:-}" in
+--sanitize)
 	shift
 	builddir=build-sanitize
 	# b_lundef=false: sanitizer runtimes resolve some symbols at load time.
 	setup_opts="-Dsanitize=true -Db_lundef=false"
-fi
+	;;
+--valgrind)
+	shift
+	set -- --setup valgrind --suite unit "$@"
+	;;
+esac
 
 ./scripts/deps.sh test
 if [ ! -f "$builddir/build.ninja" ]; then

@@ -57,7 +57,13 @@ test_program(const char *env_name)
 }
 
 pid_t
-test_spawn(char *const argv[], const char *stdout_path)
+test_spawn(const char *const argv[], const char *stdout_path)
+{
+	return test_spawn_as(argv, stdout_path, (uid_t)-1);
+}
+
+pid_t
+test_spawn_as(const char *const argv[], const char *stdout_path, uid_t uid)
 {
 	pid_t parent = getpid(), pid;
 	int fd;
@@ -75,7 +81,10 @@ test_spawn(char *const argv[], const char *stdout_path)
 				_exit(127);
 			close(fd);
 		}
-		execv(argv[0], argv);
+		if (uid != (uid_t)-1 && (setgid((gid_t)uid) == -1 || setuid(uid) == -1))
+			_exit(126);
+		/* execv's prototype predates const; it does not change the strings. */
+		execv(argv[0], (char *const *)(uintptr_t)argv);
 		_exit(127);
 	}
 	return pid;
@@ -127,19 +136,19 @@ test_wait_path(const char *path, unsigned timeout_ms)
 pid_t
 test_busd_start(const char *rundir, ...)
 {
-	char *argv[32];
+	const char *argv[32];
 	char sock[4096];
 	size_t n = 0;
 	va_list ap;
 	const char *arg;
 	pid_t pid;
 
-	argv[n++] = (char *)(uintptr_t)test_program("PICSEC_BUSD");
-	argv[n++] = (char *)(uintptr_t)"--rundir";
-	argv[n++] = (char *)(uintptr_t)rundir;
+	argv[n++] = test_program("PICSEC_BUSD");
+	argv[n++] = "--rundir";
+	argv[n++] = rundir;
 	va_start(ap, rundir);
 	while ((arg = va_arg(ap, const char *)) != NULL && n < 31)
-		argv[n++] = (char *)(uintptr_t)arg;
+		argv[n++] = arg;
 	va_end(ap);
 	argv[n] = NULL;
 	snprintf(sock, sizeof(sock), "%s/%s", rundir, BUS_SOCK_REQUESTS);
@@ -147,6 +156,15 @@ test_busd_start(const char *rundir, ...)
 	pid = test_spawn(argv, NULL);
 	cr_assert(test_wait_path(sock, 5000), "picsec-busd did not create %s", sock);
 	return pid;
+}
+
+void
+test_busd_stop(pid_t pid)
+{
+	int status = test_kill(pid, SIGTERM);
+
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "picsec-busd did not exit cleanly on SIGTERM (status 0x%x)", status);
 }
 
 struct test_until {

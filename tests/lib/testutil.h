@@ -18,7 +18,9 @@ const char *test_program(const char *env_name);
 
 /* Starts argv[0] with argv; the child is killed if the test process dies. stdout_path, when
  * not NULL, receives its standard output. */
-pid_t test_spawn(char *const argv[], const char *stdout_path);
+pid_t test_spawn(const char *const argv[], const char *stdout_path);
+/* The same, running as uid (for checks that only root may pass). */
+pid_t test_spawn_as(const char *const argv[], const char *stdout_path, uid_t uid);
 /* Sends sig and reaps; returns the wait status. */
 int test_kill(pid_t pid, int sig);
 /* Waits up to timeout_ms for the child to exit; -1 on timeout, else its wait status. */
@@ -27,6 +29,10 @@ int test_wait(pid_t pid, unsigned timeout_ms);
 /* Starts picsec-busd on rundir (extra arguments may follow, NULL-terminated) and waits for
  * its request socket to appear. */
 pid_t test_busd_start(const char *rundir, ...);
+
+/* Stops it with SIGTERM and asserts a clean exit (status 0): under the sanitizers that is
+ * also where busd's own leaks and errors would show. */
+void test_busd_stop(pid_t pid);
 
 bool test_wait_path(const char *path, unsigned timeout_ms);
 

@@ -1,0 +1,322 @@
+/* The bus end to end: a real picsec-busd process, bus clients in this process. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+#include <ev.h>
+
+#include "bus.h"
+#include "bus.pb-c.h"
+#include "catalog.h"
+#include "testutil.h"
+
+static char rundir[64];
+static pid_t busd;
+static struct ev_loop *loop;
+
+static void
+setup(void)
+{
+	test_mkdtemp(rundir, sizeof(rundir));
+	loop = ev_loop_new(EVFLAG_AUTO);
+	busd = 0;
+}
+
+static void
+teardown(void)
+{
+	if (busd > 0)
+		test_kill(busd, SIGKILL);
+	ev_loop_destroy(loop);
+	test_rmdir(rundir);
+}
+
+static struct bus *
+client(const char *service, bool anonymous)
+{
+	struct bus_options opts = {
+		.service = service,
+		.anonymous = anonymous,
+		.rundir = rundir,
+		.heartbeat_ms = 200,
+	};
+	char err[256];
+	struct bus *b = bus_new(loop, &opts, err, sizeof(err));
+
+	cr_assert_not_null(b, "bus_new: %s", err);
+	return b;
+}
+
+static int
+ping(struct bus *b, const char *dest, unsigned timeout_ms, char *why, size_t whylen)
+{
+	Picsec__V1__Ping p = PICSEC__V1__PING__INIT;
+	struct bus_call_result *r;
+	const struct bus_result *res;
+	int rc;
+
+	p.token = 4242;
+	rc = bus_call(b, dest, MT(PING), &p.base, timeout_ms, &r);
+	res = bus_call_get(r);
+	snprintf(why, whylen, "%s [%s from %s]", res->error_text, errcode_name(res->error_code),
+	    res->from);
+	if (rc == 0) {
+		cr_assert_eq(res->type, MT(PONG));
+		cr_assert_eq(((const Picsec__V1__Pong *)res->msg)->token, 4242);
+	}
+	rc = rc == 0 ? 0 : res->error_code;
+	bus_call_result_free(r);
+	return rc;
+}
+
+struct counter {
+	unsigned long count;
+	unsigned long probes;
+	uint64_t last_seq;
+	bool in_order;
+};
+
+static void
+count_event(struct bus_msg *m, const ProtobufCMessage *payload, void *ctx)
+{
+	struct counter *c = ctx;
+	uint64_t seq = bus_msg_envelope(m)->seq;
+
+	(void)payload;
+	if (strcmp(bus_msg_topic(m), "load.probe") == 0) {
+		c->probes++;
+		return;
+	}
+	if (c->count > 0 && seq != c->last_seq + 1)
+		c->in_order = false;
+	c->last_seq = seq;
+	c->count++;
+}
+
+static bool
+probed(void *arg)
+{
+	return ((struct counter *)arg)->probes > 0;
+}
+
+static bool
+all_thousand(void *arg)
+{
+	return ((struct counter *)arg)->count >= 1000;
+}
+
+/* The end of every test that got this far: busd must exit cleanly (Criterion does not
+ * report assertions made in .fini, so this is the test's last step). */
+static void
+finish(void)
+{
+	if (busd > 0)
+		test_busd_stop(busd);
+	busd = 0;
+}
+
+/* The edge-trigger trap: 1,000 events queued while the loop is not running must all arrive,
+ * not just the first (ZMQ_FD signals an edge, not a level). */
+Test(bus, thousand_queued_events_all_reach_a_libev_subscriber, .init = setup, .fini = teardown)
+{
+	static const struct bus_handler handlers[] = { [MT(HEARTBEAT)] = { count_event } };
+	Picsec__V1__Heartbeat hb = PICSEC__V1__HEARTBEAT__INIT;
+	struct counter c = { .in_order = true };
+	struct bus *sub, *pub;
+	unsigned i;
+
+	busd = test_busd_start(rundir, NULL);
+	sub = client("sub", true);
+	pub = client("pub", true);
+	bus_set_handlers(sub, handlers, ARRAY_SIZE(handlers), &c);
+	cr_assert_eq(bus_subscribe(sub, "load."), 0);
+	cr_assert_eq(bus_wait_ready(sub, 5000), 0);
+	cr_assert_eq(bus_wait_ready(pub, 5000), 0);
+	/* Subscriptions travel asynchronously: probe until one comes through. */
+	for (i = 0; i < 250 && c.probes == 0; i++) {
+		bus_publish(pub, "load.probe", MT(HEARTBEAT), &hb.base);
+		test_run_until(loop, probed, &c, 20);
+	}
+	cr_assert_gt(c.probes, 0, "the subscription never reached busd");
+	/* Now 1,000 events with the loop stopped: they pile up in the SUB socket. */
+	for (i = 0; i < 1000; i++) {
+		hb.uptime_ms = i;
+		cr_assert_eq(bus_publish(pub, "load.data", MT(HEARTBEAT), &hb.base), 0);
+	}
+	usleep(200 * 1000);
+	cr_assert(test_run_until(loop, all_thousand, &c, 10000), "received %lu of 1000", c.count);
+	test_run_for(loop, 50);
+	cr_assert_eq(c.count, 1000, "nothing extra either");
+	cr_assert(c.in_order, "in publishing order");
+	bus_free(pub);
+	bus_free(sub);
+	finish();
+}
+
+Test(bus, request_to_a_registered_service_gets_its_reply, .init = setup, .fini = teardown)
+{
+	Picsec__V1__BusListServices req = PICSEC__V1__BUS_LIST_SERVICES__INIT;
+	const Picsec__V1__BusServiceList *list;
+	struct bus_call_result *r;
+	struct bus *svc, *cli;
+	char why[512];
+	size_t i;
+	bool found = false;
+
+	busd = test_busd_start(rundir, NULL);
+	svc = client("echo", false);
+	cli = client("cli", true);
+	cr_assert_eq(bus_wait_ready(svc, 5000), 0, "echo never registered");
+	cr_assert_eq(ping(cli, "echo", 3000, why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(ping(cli, "busd", 3000, why, sizeof(why)), 0, "%s", why);
+
+	cr_assert_eq(bus_call(cli, "busd", MT(BUS_LIST_SERVICES), &req.base, 3000, &r), 0);
+	list = (const Picsec__V1__BusServiceList *)bus_call_get(r)->msg;
+	for (i = 0; i < list->n_services; i++) {
+		if (strcmp(list->services[i]->name, "echo") != 0)
+			continue;
+		found = true;
+		cr_assert_eq(list->services[i]->hello->pid, (uint32_t)getpid());
+		cr_assert_eq(list->services[i]->hello->incarnation, bus_incarnation(svc));
+		cr_assert_eq(list->services[i]->requests_routed, 1);
+	}
+	cr_assert(found, "echo is listed");
+	bus_call_result_free(r);
+	bus_free(cli);
+	bus_free(svc);
+	finish();
+}
+
+Test(bus, request_to_an_unregistered_service_fails_clearly, .init = setup, .fini = teardown)
+{
+	struct bus *cli;
+	char why[512];
+
+	/* During the start-up grace busd holds the request for a while, then says why. */
+	busd = test_busd_start(rundir, "--grace", "300", NULL);
+	cli = client("cli", true);
+	cr_assert_eq(ping(cli, "nosuch", 3000, why, sizeof(why)), ERRC(UNAVAILABLE));
+	cr_assert(strstr(why, "no service 'nosuch' registered on the bus within the start-up "
+	    "grace period") != NULL, "%s", why);
+	/* After it, the answer is immediate. */
+	cr_assert_eq(ping(cli, "nosuch", 3000, why, sizeof(why)), ERRC(UNAVAILABLE));
+	cr_assert(strstr(why, "no service 'nosuch' is registered on the bus [E_UNAVAILABLE from "
+	    "busd]") != NULL, "%s", why);
+	bus_free(cli);
+	finish();
+}
+
+Test(bus, request_without_a_bus_times_out_with_the_reason, .init = setup, .fini = teardown)
+{
+	struct bus *cli = client("cli", true);
+	char why[512];
+
+	cr_assert_eq(ping(cli, "configd", 300, why, sizeof(why)), ERRC(DEADLINE_EXCEEDED));
+	cr_assert(strstr(why, "no reply from 'configd' to Ping within 300 ms: not connected to "
+	    "the bus (is picsec-busd running?)") != NULL, "%s", why);
+	bus_free(cli);
+	finish();
+}
+
+struct states {
+	unsigned registered;
+	unsigned disconnected;
+};
+
+static void
+note_state(struct bus *b, enum bus_state state, void *ctx)
+{
+	struct states *s = ctx;
+
+	(void)b;
+	if (state == BUS_REGISTERED)
+		s->registered++;
+	else if (state == BUS_DISCONNECTED)
+		s->disconnected++;
+}
+
+static bool
+disconnected(void *arg)
+{
+	return ((struct states *)arg)->disconnected > 0;
+}
+
+Test(bus, busd_restart_is_survived_without_restarting_anything_else, .init = setup,
+    .fini = teardown)
+{
+	struct states st = { 0 };
+	struct bus_counters c;
+	struct bus *svc, *cli;
+	char why[512];
+
+	busd = test_busd_start(rundir, NULL);
+	svc = client("echo", false);
+	cli = client("cli", true);
+	bus_on_state(svc, note_state, &st);
+	cr_assert_eq(bus_wait_ready(svc, 5000), 0);
+	cr_assert_eq(ping(cli, "echo", 3000, why, sizeof(why)), 0, "%s", why);
+
+	test_kill(busd, SIGKILL);
+	busd = 0;
+	cr_assert(test_run_until(loop, disconnected, &st, 5000), "the loss was noticed");
+	busd = test_busd_start(rundir, NULL);
+	/* The very next request succeeds: busd holds it until echo has re-registered. */
+	cr_assert_eq(ping(cli, "echo", 5000, why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(st.registered, 2, "registered again by itself");
+	bus_get_counters(svc, &c);
+	cr_assert_eq(c.registrations, 2);
+	bus_free(cli);
+	bus_free(svc);
+	finish();
+}
+
+Test(bus, malformed_requests_to_busd_get_errors_and_busd_lives_on, .init = setup,
+    .fini = teardown)
+{
+	Picsec__V1__BusRegister reg = PICSEC__V1__BUS_REGISTER__INIT;
+	Picsec__V1__ServiceHello hello = PICSEC__V1__SERVICE_HELLO__INIT;
+	struct bus_call_result *r;
+	struct bus *cli;
+	char why[512];
+
+	busd = test_busd_start(rundir, NULL);
+	cli = client("cli", true);
+	/* A registration without a name, and one that takes busd's own name. */
+	cr_assert_eq(bus_call(cli, "busd", MT(BUS_REGISTER), &reg.base, 3000, &r), -1);
+	cr_assert_eq(bus_call_get(r)->error_code, ERRC(INVALID_ARGUMENT));
+	bus_call_result_free(r);
+	hello.service = (char *)(uintptr_t)"busd";
+	reg.hello = &hello;
+	cr_assert_eq(bus_call(cli, "busd", MT(BUS_REGISTER), &reg.base, 3000, &r), -1);
+	cr_assert_eq(bus_call_get(r)->error_code, ERRC(PERMISSION_DENIED));
+	bus_call_result_free(r);
+	/* A type busd does not serve. */
+	cr_assert_eq(bus_call(cli, "busd", MT(HEARTBEAT), &(Picsec__V1__Heartbeat)
+	    PICSEC__V1__HEARTBEAT__INIT.base, 3000, &r), -1);
+	cr_assert_eq(bus_call_get(r)->error_code, ERRC(UNIMPLEMENTED));
+	bus_call_result_free(r);
+	cr_assert_eq(ping(cli, "busd", 3000, why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(waitpid(busd, NULL, WNOHANG), 0, "busd is still running");
+	bus_free(cli);
+	finish();
+}
+
+Test(bus, a_second_busd_on_the_same_rundir_is_refused, .init = setup, .fini = teardown)
+{
+	const char *argv[] = { test_program("PICSEC_BUSD"), "--rundir",
+		rundir, NULL };
+	pid_t second;
+	int status;
+
+	busd = test_busd_start(rundir, NULL);
+	second = test_spawn(argv, NULL);
+	status = test_wait(second, 5000);
+	cr_assert_neq(status, -1, "the second busd exits");
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+	cr_assert_eq(waitpid(busd, NULL, WNOHANG), 0, "the first one still runs");
+	finish();
+}
