@@ -45,9 +45,13 @@ bus_state_name(enum bus_state state)
 	return bus_state_names[state];
 }
 
+/* Ready to publish: our publisher is subscribed to by busd, and a named service is
+ * registered (so its hello went first). */
 static bool
 bus_ready(const struct bus *bus)
 {
+	if (!bus->pub_subscribed)
+		return false;
 	return bus->name[0] == '\0' ? bus->state >= BUS_CONNECTED : bus->state == BUS_REGISTERED;
 }
 
@@ -87,6 +91,28 @@ bus_socket_setup(void *sock, int hwm)
 	    bus_setopt_int(sock, ZMQ_HEARTBEAT_IVL, BUS_ZMTP_HEARTBEAT_MS) == -1 ||
 	    bus_setopt_int(sock, ZMQ_HEARTBEAT_TIMEOUT, BUS_ZMTP_TIMEOUT_MS) == -1 ||
 	    bus_setopt_int(sock, ZMQ_IPV6, 1) == -1 ? -1 : 0;
+}
+
+/* Our publisher is an XPUB so that it hears busd's XSUB subscribe to everything: a PUB
+ * socket drops what it sends before that subscription arrives, and there is no other way to
+ * know when it has. The subscription stays with the connection's pipe across busd restarts. */
+static bool
+bus_pub_readable(void *sock, void *arg)
+{
+	struct bus *bus = arg;
+	unsigned char sub[64];
+	int n;
+
+	n = zmq_recv(sock, sub, sizeof(sub), ZMQ_DONTWAIT);
+	if (n == -1)
+		return false;
+	zsock_drain_more(sock);
+	if (n >= 1 && sub[0] == 1 && !bus->pub_subscribed) {
+		bus->pub_subscribed = true;
+		if (bus_ready(bus))
+			bus_queue_flush(bus);
+	}
+	return true;
 }
 
 /* The monitor of the request socket reports each (re)connection to busd: that is when a
@@ -235,7 +261,7 @@ bus_open_sockets(struct bus *bus, const struct bus_options *opts, char *err, siz
 		return -1;
 	}
 
-	bus->pub = socks[0] = zmq_socket(bus->zctx, ZMQ_PUB);
+	bus->pub = socks[0] = zmq_socket(bus->zctx, ZMQ_XPUB);
 	bus->sub = socks[1] = zmq_socket(bus->zctx, ZMQ_SUB);
 	bus->dealer = socks[2] = zmq_socket(bus->zctx, ZMQ_DEALER);
 	bus->monitor = zmq_socket(bus->zctx, ZMQ_PAIR);
@@ -249,7 +275,7 @@ bus_open_sockets(struct bus *bus, const struct bus_options *opts, char *err, siz
 			return -1;
 	}
 	if (zmq_setsockopt(bus->dealer, ZMQ_ROUTING_ID, bus->routing_id,
-	    strlen(bus->routing_id)) == -1)
+	    strlen(bus->routing_id)) == -1 || bus_setopt_int(bus->pub, ZMQ_XPUB_VERBOSE, 1) == -1)
 		goto zerr;
 	snprintf(monitor_addr, sizeof(monitor_addr), "inproc://bus-monitor-%p", (void *)bus);
 	if (zmq_socket_monitor(bus->dealer, monitor_addr, ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
@@ -301,10 +327,12 @@ bus_new(struct ev_loop *loop, const struct bus_options *opts, char *err, size_t 
 	}
 	if (bus_open_sockets(bus, opts, err, errlen) == -1)
 		goto error;
+	bus->pub_watch = zwatch_new(loop, bus->pub, bus_pub_readable, bus, 0);
 	bus->sub_watch = zwatch_new(loop, bus->sub, bus_sub_readable, bus, 0);
 	bus->dealer_watch = zwatch_new(loop, bus->dealer, bus_dealer_readable, bus, 0);
 	bus->monitor_watch = zwatch_new(loop, bus->monitor, bus_monitor_readable, bus, 0);
-	if (bus->sub_watch == NULL || bus->dealer_watch == NULL || bus->monitor_watch == NULL) {
+	if (bus->pub_watch == NULL || bus->sub_watch == NULL || bus->dealer_watch == NULL ||
+	    bus->monitor_watch == NULL) {
 		snprintf(err, errlen, "cannot watch the bus sockets");
 		goto error;
 	}
@@ -355,6 +383,7 @@ bus_free(struct bus *bus)
 	if (bus->pending != NULL)
 		bus_requests_fail_all(bus, ERRC(CANCELLED), "the bus client is shutting down");
 	bus_queue_clear(bus);
+	zwatch_free(bus->pub_watch);
 	zwatch_free(bus->sub_watch);
 	zwatch_free(bus->dealer_watch);
 	zwatch_free(bus->monitor_watch);
@@ -484,7 +513,7 @@ bus_publish(struct bus *bus, const char *topic, int type, const ProtobufCMessage
 	}
 	if (bus_ready(bus))
 		return bus_send_pair(bus, bus->pub, topic, topic_len, env, len);
-	/* Until busd has us, a PUB socket would drop the event: keep it, in order. */
+	/* Until busd has us, our publisher would drop the event: keep it, in order. */
 	if (bus->queued >= BUS_QUEUE_MAX || (q = malloc(sizeof(*q) + topic_len + 1)) == NULL) {
 		wiping_free(env);
 		bus->counters.send_failed++;

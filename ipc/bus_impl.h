@@ -40,7 +40,7 @@ struct bus {
 	struct ev_loop *loop;
 	void *zctx;
 	void *pub, *sub, *dealer, *monitor;
-	struct zwatch *sub_watch, *dealer_watch, *monitor_watch;
+	struct zwatch *pub_watch, *sub_watch, *dealer_watch, *monitor_watch;
 	struct timers *timers;
 	uint64_t heartbeat_timer;
 
@@ -57,6 +57,7 @@ struct bus {
 	unsigned heartbeat_ms;
 
 	enum bus_state state;
+	bool pub_subscribed;   /* busd's XSUB has told our publisher to send it everything */
 	uint64_t register_req; /* the pending BusRegister, 0 when none */
 	char refused[160];     /* why busd refused our connection (CURVE), for error texts */
 

@@ -157,6 +157,44 @@ Test(bus, thousand_queued_events_all_reach_a_libev_subscriber, .init = setup, .f
 	finish();
 }
 
+static bool
+ten_events(void *arg)
+{
+	return ((struct counter *)arg)->count >= 10;
+}
+
+/* A process that publishes right after it starts, before busd has even accepted its
+ * connection, loses nothing: the library holds the events until busd subscribes to it. */
+Test(bus, events_published_before_the_connection_are_not_lost, .init = setup, .fini = teardown)
+{
+	static const struct bus_handler handlers[] = { [MT(HEARTBEAT)] = { count_event } };
+	Picsec__V1__Heartbeat hb = PICSEC__V1__HEARTBEAT__INIT;
+	struct counter c = { .in_order = true };
+	struct bus *sub, *prober, *early;
+	unsigned i;
+
+	busd = test_busd_start(rundir, NULL);
+	sub = client("sub", true);
+	prober = client("prober", true);
+	bus_set_handlers(sub, handlers, ARRAY_SIZE(handlers), &c);
+	cr_assert_eq(bus_subscribe(sub, "load."), 0);
+	cr_assert_eq(bus_wait_ready(prober, 5000), 0);
+	for (i = 0; i < 250 && c.probes == 0; i++) {
+		bus_publish(prober, "load.probe", MT(HEARTBEAT), &hb.base);
+		test_run_until(loop, probed, &c, 20);
+	}
+	cr_assert_gt(c.probes, 0, "the subscription never reached busd");
+	/* A named service and its first events, sent before the loop has run once. */
+	early = client("early", false);
+	for (i = 0; i < 10; i++)
+		cr_assert_eq(bus_publish(early, "load.early", MT(HEARTBEAT), &hb.base), 0);
+	cr_assert(test_run_until(loop, ten_events, &c, 5000), "received %lu of 10", c.count);
+	cr_assert(c.in_order);
+	bus_free(early);
+	bus_free(prober);
+	bus_free(sub);
+}
+
 Test(bus, request_to_a_registered_service_gets_its_reply, .init = setup, .fini = teardown)
 {
 	Picsec__V1__BusListServices req = PICSEC__V1__BUS_LIST_SERVICES__INIT;
