@@ -30,7 +30,7 @@ usage(FILE *out)
 	    "  --heartbeat MS        heartbeat interval (default 1000)\n"
 	    "  --grace MS            after start, how long requests wait for their service to\n"
 	    "                        re-register (default 3000)\n"
-	    "  -v, --verbose         more log output (twice for debug)\n"
+	    "  -v, --verbose         debug log output\n"
 	    "  --version, --help\n");
 }
 
@@ -104,7 +104,7 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	log_init("picsec-busd", verbose >= 2 ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
+	log_init("picsec-busd", verbose > 0 ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
 	if (keypair != NULL) {
 		if (curve_generate(keypair, err, sizeof(err)) == -1)
 			fatalx("%s", err);

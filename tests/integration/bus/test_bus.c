@@ -1,8 +1,10 @@
 /* The bus end to end: a real picsec-busd process, bus clients in this process. */
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -341,6 +343,32 @@ Test(bus, malformed_requests_to_busd_get_errors_and_busd_lives_on, .init = setup
 	cr_assert_eq(waitpid(busd, NULL, WNOHANG), 0, "busd is still running");
 	bus_free(cli);
 	finish();
+}
+
+Test(bus, sockets_are_0660_with_the_configured_group, .init = setup, .fini = teardown)
+{
+	static const char *const names[] = { "events-in.sock", "events-out.sock", "requests.sock",
+		"tap.sock" };
+	struct group *gr = getgrnam("daemon");
+	char path[128];
+	struct stat st;
+	size_t i;
+
+	cr_assert_not_null(gr, "the test needs the 'daemon' group of base-passwd");
+	busd = test_busd_start(rundir, "--group", "daemon", NULL);
+	for (i = 0; i < ARRAY_SIZE(names); i++) {
+		snprintf(path, sizeof(path), "%s/%s", rundir, names[i]);
+		cr_assert_eq(stat(path, &st), 0, "%s", path);
+		cr_assert(S_ISSOCK(st.st_mode), "%s is a socket", path);
+		cr_assert_eq(st.st_mode & 07777, 0660, "%s has mode %04o", path,
+		    (unsigned)(st.st_mode & 07777));
+		cr_assert_eq(st.st_gid, gr->gr_gid, "%s belongs to group daemon", path);
+	}
+	finish();
+	for (i = 0; i < ARRAY_SIZE(names); i++) {
+		snprintf(path, sizeof(path), "%s/%s", rundir, names[i]);
+		cr_assert_neq(stat(path, &st), 0, "%s is removed at exit", path);
+	}
 }
 
 Test(bus, a_second_busd_on_the_same_rundir_is_refused, .init = setup, .fini = teardown)
