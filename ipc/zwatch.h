@@ -2,11 +2,12 @@
  *
  * ZMQ_FD is edge-triggered and shared by reads and writes: it signals only that the socket's
  * state changed, and any zmq_send or zmq_recv on the socket may consume that edge. So the fd
- * only wakes the loop; the messages are read in an ev_check watcher after every poll, while
- * ZMQ_EVENTS says POLLIN, and an ev_prepare watcher re-checks ZMQ_EVENTS right before the
- * loop would block and keeps it from blocking (an idle watcher) while a message waits. No
+ * only wakes the loop; the messages are read in an ev_check watcher after the poll, until a
+ * non-blocking receive finds nothing, and an ev_prepare watcher checks ZMQ_EVENTS right before
+ * the loop would block and keeps it from blocking (an idle watcher) while a message waits. No
  * callback ever runs from the prepare phase, so a send made by one callback is always seen
- * by the next prepare. */
+ * by the next prepare. A socket that neither its fd nor the prepare check woke is not read:
+ * its last drain left it empty. */
 #ifndef PICSEC_ZWATCH_H
 #define PICSEC_ZWATCH_H
 
