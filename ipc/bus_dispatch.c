@@ -61,12 +61,13 @@ bus_copy_frame(char *dst, size_t dstlen, zmq_msg_t *frame)
 	dst[len] = '\0';
 }
 
-/* Opens the envelope frame and wipes the received bytes: they may carry keys. */
+/* Opens the envelope frame, and wipes the received bytes when they may carry keys. */
 static void
 bus_open_frame(zmq_msg_t *frame, struct envelope_view *view)
 {
 	envelope_open(zmq_msg_data(frame), zmq_msg_size(frame), view);
-	secure_wipe(zmq_msg_data(frame), zmq_msg_size(frame));
+	if (view->secret)
+		secure_wipe(zmq_msg_data(frame), zmq_msg_size(frame));
 }
 
 static int

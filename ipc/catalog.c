@@ -58,6 +58,48 @@ catalog_type_by_name(const char *name)
 	return MT(NONE);
 }
 
+enum { CATALOG_MAX_DEPTH = 16 };
+
+static bool
+catalog_holds_secret(const ProtobufCMessageDescriptor *desc, unsigned depth)
+{
+	const ProtobufCFieldDescriptor *fd;
+	unsigned i;
+
+	if (strcmp(desc->name, picsec__v1__secret__descriptor.name) == 0)
+		return true;
+	/* Messages may nest themselves; anything this deep is treated as secret. */
+	if (depth > CATALOG_MAX_DEPTH)
+		return true;
+	for (i = 0; i < desc->n_fields; i++) {
+		fd = &desc->fields[i];
+		if (fd->type == PROTOBUF_C_TYPE_MESSAGE && catalog_holds_secret(fd->descriptor,
+		    depth + 1))
+			return true;
+	}
+	return false;
+}
+
+bool
+catalog_descriptor_holds_secret(const ProtobufCMessageDescriptor *desc)
+{
+	return catalog_holds_secret(desc, 0);
+}
+
+bool
+catalog_carries_secret(int type)
+{
+	/* 0: not computed yet, 1: carries a Secret, -1: does not. */
+	static signed char cache[ARRAY_SIZE(catalog)];
+	const ProtobufCMessageDescriptor *d = catalog_descriptor(type);
+
+	if (d == NULL)
+		return true;
+	if (cache[type] == 0)
+		cache[type] = catalog_holds_secret(d, 0) ? 1 : -1;
+	return cache[type] > 0;
+}
+
 int
 catalog_type_limit(void)
 {

@@ -3,6 +3,7 @@
 #ifndef PICSEC_CATALOG_H
 #define PICSEC_CATALOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <protobuf-c/protobuf-c.h>
@@ -25,6 +26,12 @@ const char *catalog_type_name(int type);
 /* The type whose message is named `name` (short "Ping", full "picsec.v1.Ping", or the enum
  * name "MT_PING"); MT_NONE when there is none. */
 int catalog_type_by_name(const char *name);
+/* Whether a message of this type can hold a Secret anywhere inside it (found by walking the
+ * descriptors): only those are unpacked into memory that is wiped. Unknown types count as
+ * secret: their bytes are not ours to judge. */
+bool catalog_carries_secret(int type);
+/* The same for any message descriptor. */
+bool catalog_descriptor_holds_secret(const ProtobufCMessageDescriptor *desc);
 /* One past the largest MsgType value: the size a handler table indexed by type needs. */
 int catalog_type_limit(void);
 /* "E_NOT_FOUND" and so on; "E_?" for values outside the enum. */

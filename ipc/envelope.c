@@ -67,6 +67,13 @@ out:
 	return out;
 }
 
+static ProtobufCAllocator *
+envelope_allocator(const struct envelope_view *view)
+{
+	/* NULL is protobuf-c's plain malloc/free. */
+	return view->secret ? &wiping_allocator : NULL;
+}
+
 enum envelope_status
 envelope_open(const void *data, size_t len, struct envelope_view *view)
 {
@@ -74,7 +81,9 @@ envelope_open(const void *data, size_t len, struct envelope_view *view)
 	Picsec__V1__Envelope *env;
 
 	memset(view, 0, sizeof(*view));
-	env = picsec__v1__envelope__unpack(&wiping_allocator, len, data);
+	/* Until the type is known, assume the bytes are secret. */
+	view->secret = true;
+	env = picsec__v1__envelope__unpack(NULL, len, data);
 	if (env == NULL) {
 		view->status = ENVELOPE_MALFORMED;
 		snprintf(view->detail, sizeof(view->detail),
@@ -82,6 +91,7 @@ envelope_open(const void *data, size_t len, struct envelope_view *view)
 		return view->status;
 	}
 	view->env = env;
+	view->secret = catalog_carries_secret((int)env->type);
 	desc = catalog_descriptor((int)env->type);
 	if (desc == NULL) {
 		view->status = ENVELOPE_UNKNOWN_TYPE;
@@ -89,8 +99,8 @@ envelope_open(const void *data, size_t len, struct envelope_view *view)
 		    (int)env->type);
 		return view->status;
 	}
-	view->payload = protobuf_c_message_unpack(desc, &wiping_allocator, env->payload.len,
-	    env->payload.data);
+	view->payload = protobuf_c_message_unpack(desc, envelope_allocator(view),
+	    env->payload.len, env->payload.data);
 	if (view->payload == NULL) {
 		view->status = ENVELOPE_BAD_PAYLOAD;
 		snprintf(view->detail, sizeof(view->detail),
@@ -106,9 +116,12 @@ void
 envelope_close(struct envelope_view *view)
 {
 	if (view->payload != NULL)
-		protobuf_c_message_free_unpacked(view->payload, &wiping_allocator);
-	if (view->env != NULL)
-		picsec__v1__envelope__free_unpacked(view->env, &wiping_allocator);
+		protobuf_c_message_free_unpacked(view->payload, envelope_allocator(view));
+	if (view->env != NULL) {
+		if (view->secret)
+			secure_wipe(view->env->payload.data, view->env->payload.len);
+		picsec__v1__envelope__free_unpacked(view->env, NULL);
+	}
 	view->payload = NULL;
 	view->env = NULL;
 }

@@ -4,6 +4,7 @@
 #ifndef PICSEC_ENVELOPE_H
 #define PICSEC_ENVELOPE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,11 +42,14 @@ struct envelope_view {
 	Picsec__V1__Envelope *env; /* NULL when MALFORMED */
 	ProtobufCMessage *payload; /* NULL unless OK */
 	enum envelope_status status;
+	bool secret;		   /* may hold key material: wiped when closed */
 	char detail[160];	   /* why it is not OK, for logs and Error replies */
 };
 
 /* Opens data into view; always returns view->status. envelope_close() after, whatever it
- * returned. */
+ * returned. The payload of a type that can carry a Secret (catalog_carries_secret) is
+ * unpacked into memory that is wiped when freed; view->secret says so, and then the caller
+ * wipes its copy of the bytes too. */
 enum envelope_status envelope_open(const void *data, size_t len, struct envelope_view *view);
 void envelope_close(struct envelope_view *view);
 

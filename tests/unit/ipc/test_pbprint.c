@@ -139,3 +139,16 @@ Test(pbprint, bytes_and_strings_stay_readable)
 	    != NULL, "%s", s);
 	free(s);
 }
+
+#include "catalog.h"
+
+/* Which messages get wiped memory is decided from the descriptors, however deep the Secret. */
+Test(pbprint, secret_holders_are_found_through_nesting)
+{
+	cr_assert(catalog_descriptor_holds_secret(&picsec__v1__secret__descriptor));
+	cr_assert(catalog_descriptor_holds_secret(&picsec__test__inner__descriptor));
+	cr_assert(catalog_descriptor_holds_secret(&picsec__test__outer__descriptor));
+	cr_assert_not(catalog_descriptor_holds_secret(&picsec__v1__ping__descriptor));
+	cr_assert_not(catalog_carries_secret(MT(HEARTBEAT)));
+	cr_assert(catalog_carries_secret(4242), "an unknown type is treated as secret");
+}
