@@ -29,6 +29,8 @@ enum {
 	BUS_RECONNECT_MAX_MS = 1000,
 	BUS_ZMTP_HEARTBEAT_MS = 1000,
 	BUS_ZMTP_TIMEOUT_MS = 3000,
+	BUS_REFRESH_BEATS = 10,
+	BUS_MAX_MESSAGE = 16 * 1024 * 1024,
 };
 
 static const char *const bus_state_names[] = {
@@ -90,7 +92,9 @@ bus_socket_setup(void *sock, int hwm)
 	    bus_setopt_int(sock, ZMQ_RECONNECT_IVL_MAX, BUS_RECONNECT_MAX_MS) == -1 ||
 	    bus_setopt_int(sock, ZMQ_HEARTBEAT_IVL, BUS_ZMTP_HEARTBEAT_MS) == -1 ||
 	    bus_setopt_int(sock, ZMQ_HEARTBEAT_TIMEOUT, BUS_ZMTP_TIMEOUT_MS) == -1 ||
-	    bus_setopt_int(sock, ZMQ_IPV6, 1) == -1 ? -1 : 0;
+	    bus_setopt_int(sock, ZMQ_IPV6, 1) == -1 ||
+	    zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &(int64_t){ BUS_MAX_MESSAGE },
+	    sizeof(int64_t)) == -1 ? -1 : 0;
 }
 
 /* Our publisher is an XPUB so that it hears busd's XSUB subscribe to everything: a PUB
@@ -109,8 +113,12 @@ bus_pub_readable(void *sock, void *arg)
 	zsock_drain_more(sock);
 	if (n >= 1 && sub[0] == 1 && !bus->pub_subscribed) {
 		bus->pub_subscribed = true;
-		if (bus_ready(bus))
+		if (bus_ready(bus)) {
+			bus_enter(bus);
 			bus_queue_flush(bus);
+			if (bus_leave(bus))
+				return false;
+		}
 	}
 	return true;
 }
@@ -142,6 +150,7 @@ bus_monitor_readable(void *sock, void *arg)
 	memcpy(&event, head, sizeof(event));
 	memcpy(&value, head + 2, sizeof(value));
 
+	bus_enter(bus);
 	switch (event) {
 	case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
 		bus->refused[0] = '\0';
@@ -168,7 +177,7 @@ bus_monitor_readable(void *sock, void *arg)
 	default:
 		break;
 	}
-	return true;
+	return !bus_leave(bus);
 }
 
 static void
@@ -180,8 +189,11 @@ bus_heartbeat(void *ctx, uint64_t id)
 
 	(void)id;
 	bus->heartbeat_timer = timers_add(bus->timers, bus->heartbeat_ms / 1000.0, bus_heartbeat, 0);
-	/* A registration lost with a restarting busd is retried here. */
-	if (bus->state == BUS_CONNECTED && bus->register_req == 0)
+	/* A registration lost with a restarting busd is retried here, and a standing one is
+	 * refreshed now and then: busd drops names it has not heard from for a while. */
+	bus->beats++;
+	if ((bus->state == BUS_CONNECTED && bus->register_req == 0) ||
+	    (bus->state == BUS_REGISTERED && bus->beats % BUS_REFRESH_BEATS == 0))
 		bus_register_send(bus);
 	if (bus->state != BUS_REGISTERED)
 		return;
@@ -225,6 +237,10 @@ bus_identity(struct bus *bus, const struct bus_options *opts, char *err, size_t 
 	    bus_copy_name(bus->instance, sizeof(bus->instance), opts->instance, "instance", err,
 	    errlen) == -1)
 		return -1;
+	if (!opts->anonymous && strcmp(bus->service, "busd") == 0 && bus->instance[0] == '\0') {
+		snprintf(err, errlen, "the service name 'busd' is picsec-busd's own");
+		return -1;
+	}
 	if (!opts->anonymous) {
 		if (bus->instance[0] != '\0')
 			snprintf(bus->name, sizeof(bus->name), "%s.%s", bus->service, bus->instance);
@@ -232,6 +248,8 @@ bus_identity(struct bus *bus, const struct bus_options *opts, char *err, size_t 
 			snprintf(bus->name, sizeof(bus->name), "%s", bus->service);
 	}
 	randombytes_buf(&bus->incarnation, sizeof(bus->incarnation));
+	/* Request ids start anywhere: a stray reply cannot guess them. */
+	bus->next_req_id = 1 + randombytes_uniform(1U << 30);
 	snprintf(bus->routing_id, sizeof(bus->routing_id), "@%s/%016llx",
 	    bus->name[0] != '\0' ? bus->name : bus->service, (unsigned long long)bus->incarnation);
 	bus->src.service = bus->service;
@@ -312,7 +330,6 @@ bus_new(struct ev_loop *loop, const struct bus_options *opts, char *err, size_t 
 	}
 	bus->loop = loop;
 	bus->state = BUS_DISCONNECTED;
-	bus->next_req_id = 1;
 	bus->started_ms = monotonic_ms();
 	bus->started_ns = realtime_ns();
 	bus->heartbeat_ms = opts->heartbeat_ms > 0 ? opts->heartbeat_ms : BUS_DEFAULT_HEARTBEAT_MS;
@@ -372,13 +389,15 @@ bus_queue_clear(struct bus *bus)
 	bus->queued = 0;
 }
 
-void
-bus_free(struct bus *bus)
+static void
+bus_destroy(struct bus *bus)
 {
 	int saved_errno = errno;
 
-	if (bus == NULL)
-		return;
+	/* Callbacks run from here (failed requests) may call back in: no new requests, and a
+	 * second bus_free() is a no-op. */
+	bus->closing = true;
+	bus->depth++;
 	bus_taken_fail_all(bus);
 	if (bus->pending != NULL)
 		bus_requests_fail_all(bus, ERRC(CANCELLED), "the bus client is shutting down");
@@ -399,6 +418,34 @@ bus_free(struct bus *bus)
 	u64map_free(bus->pending);
 	free(bus);
 	errno = saved_errno;
+}
+
+void
+bus_free(struct bus *bus)
+{
+	if (bus == NULL || bus->closing)
+		return;
+	if (bus->depth > 0) {
+		bus->free_pending = true;
+		bus->closing = true;
+		return;
+	}
+	bus_destroy(bus);
+}
+
+void
+bus_enter(struct bus *bus)
+{
+	bus->depth++;
+}
+
+bool
+bus_leave(struct bus *bus)
+{
+	if (--bus->depth > 0 || !bus->free_pending)
+		return false;
+	bus_destroy(bus);
+	return true;
 }
 
 void
@@ -442,20 +489,15 @@ bus_send_pair(struct bus *bus, void *sock, const char *first, size_t first_len, 
 {
 	zmq_msg_t msg;
 
-	if (zmq_send(sock, first, first_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1) {
-		wiping_free(env);
-		bus->counters.send_failed++;
-		return -1;
-	}
 	/* ZeroMQ frees the frame when it is done with it: wipe it then, it may hold keys.
-	 * Once the first part is queued the rest of the message always is. */
+	 * Prepared before the first part goes: once that is queued, the rest must follow. */
 	if (zmq_msg_init_data(&msg, env, len, bus_zmsg_wipe_free, NULL) == -1) {
 		wiping_free(env);
-		zmq_send(sock, "", 0, ZMQ_DONTWAIT);
 		bus->counters.send_failed++;
 		return -1;
 	}
-	if (zmq_msg_send(&msg, sock, ZMQ_DONTWAIT) == -1) {
+	if (zmq_send(sock, first, first_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1 ||
+	    zmq_msg_send(&msg, sock, ZMQ_DONTWAIT) == -1) {
 		zmq_msg_close(&msg);
 		bus->counters.send_failed++;
 		return -1;

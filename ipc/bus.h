@@ -70,11 +70,12 @@ typedef void bus_state_fn(struct bus *bus, enum bus_state state, void *ctx);
 /* Connects (asynchronously: busd need not be up yet). NULL with a message in err. */
 struct bus *bus_new(struct ev_loop *loop, const struct bus_options *opts, char *err,
     size_t errlen);
-/* Answers requests still taken with E_UNAVAILABLE, fails pending requests, closes. */
+/* Answers requests still taken with E_UNAVAILABLE, fails pending requests (E_CANCELLED),
+ * closes. Safe from inside any callback of this bus: then it happens when that returns. */
 void bus_free(struct bus *bus);
 
 /* The handler table (indexed by MsgType) and its context. Types with no entry: requests get
- * E_UNIMPLEMENTED, events are counted and dropped. MT_PING is answered by the library unless
+ * E_UNIMPLEMENTED, events are ignored. MT_PING is answered by the library unless
  * the table handles it. */
 void bus_set_handlers(struct bus *bus, const struct bus_handler *table, size_t count, void *ctx);
 void bus_on_state(struct bus *bus, bus_state_fn *fn, void *ctx);
@@ -85,8 +86,11 @@ int bus_unsubscribe(struct bus *bus, const char *topic_prefix);
 int bus_publish(struct bus *bus, const char *topic, int type, const ProtobufCMessage *msg);
 
 /* Sends a request to the service registered as dest; cb gets exactly one result, the reply or
- * an error, at the latest after timeout_ms (0: BUS_DEFAULT_TIMEOUT_MS). Returns the request id
- * (for bus_cancel), or 0 when nothing was sent: then cb has not been and will not be called. */
+ * an error, at the latest after timeout_ms (0: BUS_DEFAULT_TIMEOUT_MS). A reply counts only
+ * from dest (or busd) and only of the request's reply type (catalog_reply_type) or Error;
+ * anything else ends the request with E_DATA_LOSS. Returns the request id (for bus_cancel),
+ * or 0 when nothing was sent (errno EINVAL: not a request type or a bad name; ECANCELED: the
+ * bus is closing): then cb has not been and will not be called. */
 uint64_t bus_request(struct bus *bus, const char *dest, int type, const ProtobufCMessage *msg,
     unsigned timeout_ms, bus_reply_fn *cb, void *ctx, uint64_t cookie);
 /* Forgets a pending request: its callback will not run. */
@@ -114,8 +118,9 @@ struct bus *bus_msg_bus(const struct bus_msg *m);
 int bus_reply(struct bus_msg *m, int type, const ProtobufCMessage *msg);
 int bus_reply_error(struct bus_msg *m, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* Keeps m (and its payload) past the handler's return; answer it later, then bus_msg_free.
- * A taken request freed without an answer is answered with an Error. */
+/* Keeps m (and its payload) past the handler's return; answer it later through the returned
+ * copy, then bus_msg_free it. m itself is dead from here on. A taken request freed without an
+ * answer is answered with an Error. NULL if m was taken already (or out of memory). */
 struct bus_msg *bus_msg_take(struct bus_msg *m);
 void bus_msg_free(struct bus_msg *m);
 

@@ -145,6 +145,7 @@ bus_dealer_readable(void *sock, void *arg)
 	if (rc != 1)
 		return rc != 0;
 
+	bus_enter(bus);
 	if (m.view.env == NULL) {
 		/* No envelope, so no request id to answer to; the caller's timer will fire. */
 		bus_note_rejected(bus, m.from, m.view.detail);
@@ -154,16 +155,15 @@ bus_dealer_readable(void *sock, void *arg)
 	} else if (m.view.env->req_id != 0) {
 		m.is_request = true;
 		bus_dispatch_request(bus, &m);
-		if (m.taken)
-			return true;
-		if (!m.replied)
+		if (!m.taken && !m.replied)
 			bus_reply_error(&m, ERRC(INTERNAL), "%s: the %s handler gave no reply",
 			    bus_name(bus), catalog_type_name((int)m.view.env->type));
 	} else {
 		bus_note_rejected(bus, m.from, "neither a request nor a reply");
 	}
-	envelope_close(&m.view);
-	return true;
+	if (!m.taken)
+		envelope_close(&m.view);
+	return !bus_leave(bus);
 }
 
 bool
@@ -185,15 +185,14 @@ bus_sub_readable(void *sock, void *arg)
 	if (rc != 1)
 		return rc != 0;
 
-	if (m.view.status != ENVELOPE_OK) {
+	bus_enter(bus);
+	if (m.view.status != ENVELOPE_OK)
 		bus_note_rejected(bus, m.from, m.view.detail);
-	} else if ((fn = bus_handler_for(bus, (int)m.view.env->type)) != NULL) {
+	else if ((fn = bus_handler_for(bus, (int)m.view.env->type)) != NULL)
 		fn(&m, m.view.payload, bus->handler_ctx);
-		if (m.taken)
-			return true;
-	}
-	envelope_close(&m.view);
-	return true;
+	if (!m.taken)
+		envelope_close(&m.view);
+	return !bus_leave(bus);
 }
 
 int
@@ -226,14 +225,31 @@ bus_msg_bus(const struct bus_msg *m)
 	return m->bus;
 }
 
+static bool
+bus_msg_answerable(const struct bus_msg *m)
+{
+	return m->is_request && !m->replied && !m->taken && m->bus != NULL && m->view.env != NULL;
+}
+
 int
 bus_reply(struct bus_msg *m, int type, const ProtobufCMessage *msg)
 {
 	struct env_header hdr = { .type = type };
 
-	if (!m->is_request || m->replied || m->bus == NULL || m->view.env == NULL) {
+	if (!bus_msg_answerable(m)) {
 		log_warnx("%s: %s to %s: not an unanswered request", __func__,
 		    catalog_type_name(type) ? catalog_type_name(type) : "?", m->from);
+		return -1;
+	}
+	/* A handler that answers with the wrong message still answers: with an Error that
+	 * says so, rather than leaving the caller to its deadline. */
+	if (msg == NULL || catalog_descriptor(type) == NULL ||
+	    msg->descriptor != catalog_descriptor(type)) {
+		log_warnx("%s: the %s handler answered with a payload that is not a %s", __func__,
+		    catalog_type_name(bus_msg_type(m)), catalog_type_name(type) ?
+		    catalog_type_name(type) : "known type");
+		bus_reply_error(m, ERRC(INTERNAL), "%s: the %s handler gave a malformed answer",
+		    bus_name(m->bus), catalog_type_name(bus_msg_type(m)));
 		return -1;
 	}
 	hdr.refer_id = m->view.env->req_id;
@@ -247,7 +263,7 @@ bus_reply_error(struct bus_msg *m, int code, const char *fmt, ...)
 	char text[512];
 	va_list ap;
 
-	if (!m->is_request || m->replied || m->bus == NULL || m->view.env == NULL)
+	if (!bus_msg_answerable(m))
 		return -1;
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
@@ -262,6 +278,9 @@ bus_msg_take(struct bus_msg *m)
 {
 	struct bus_msg *h;
 
+	/* Taken once: the stack copy is dead from here on, answers included. */
+	if (m->taken || m->bus == NULL)
+		return NULL;
 	h = malloc(sizeof(*h));
 	if (h == NULL)
 		return NULL;

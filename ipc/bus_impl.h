@@ -55,6 +55,7 @@ struct bus {
 	uint64_t started_ms;
 	uint64_t started_ns;
 	unsigned heartbeat_ms;
+	uint64_t beats;
 
 	enum bus_state state;
 	bool pub_subscribed;   /* busd's XSUB has told our publisher to send it everything */
@@ -69,6 +70,9 @@ struct bus {
 
 	struct queued_event *queue_head, *queue_tail; /* published before we were ready */
 	size_t queued;
+	unsigned depth;	   /* callbacks of ours on the stack: bus_free waits for them */
+	bool free_pending; /* bus_free was called inside one of them */
+	bool closing;	   /* being freed: no new requests */
 	struct u64map *pending;	 /* req_id -> struct bus_pending */
 	struct bus_msg *taken;	 /* requests kept past their handler */
 	struct bus_counters counters;
@@ -76,6 +80,11 @@ struct bus {
 
 /* bus.c */
 void bus_set_state(struct bus *bus, enum bus_state state);
+/* Around every entry from the loop that can reach user code: a bus_free() from inside is
+ * carried out by the bus_leave() that ends the outermost one, which then returns true and
+ * the caller must not touch the bus again. */
+void bus_enter(struct bus *bus);
+bool bus_leave(struct bus *bus);
 /* Sends [route][envelope(type, payload)] on the DEALER. */
 int bus_send_routed(struct bus *bus, const char *route, const struct env_header *hdr,
     const ProtobufCMessage *payload);

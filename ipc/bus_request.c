@@ -64,6 +64,7 @@ bus_request_timeout(void *ctx, uint64_t req_id)
 		return;
 	p->timer = 0;
 	bus->counters.timeouts++;
+	bus_enter(bus);
 	if (bus->refused[0] != '\0')
 		snprintf(text, sizeof(text), "no reply from '%s' to %s within %u ms: %s", p->dest,
 		    catalog_type_name(p->type), p->timeout_ms, bus->refused);
@@ -75,6 +76,7 @@ bus_request_timeout(void *ctx, uint64_t req_id)
 		snprintf(text, sizeof(text), "no reply from '%s' to %s within %u ms", p->dest,
 		    catalog_type_name(p->type), p->timeout_ms);
 	bus_pending_fail(bus, p, ERRC(DEADLINE_EXCEEDED), text);
+	bus_leave(bus);
 }
 
 uint64_t
@@ -84,8 +86,13 @@ bus_request(struct bus *bus, const char *dest, int type, const ProtobufCMessage 
 	struct env_header hdr = { .type = type };
 	struct bus_pending *p;
 
+	if (bus->closing) {
+		errno = ECANCELED;
+		return 0;
+	}
+	/* Only request types have an answer to wait for. */
 	if (dest == NULL || dest[0] == '\0' || dest[0] == '@' || strlen(dest) >= BUS_NAME_MAX ||
-	    cb == NULL) {
+	    cb == NULL || catalog_reply_type(type) == MT(NONE)) {
 		errno = EINVAL;
 		return 0;
 	}
@@ -134,12 +141,21 @@ bus_request_complete(struct bus *bus, const char *from, struct envelope_view *vi
 	struct bus_result res = { .from = from };
 	char text[256];
 
-	p = u64map_take(bus->pending, view->env->refer_id);
-	if (p == NULL) {
-		/* Its caller gave up (timeout or cancel) or never asked: nothing to do. */
+	p = u64map_get(bus->pending, view->env->refer_id);
+	/* Only whom we asked (or busd, for it) may answer, and only with the request's reply
+	 * type or an Error: callers cast the reply to the type they expect. */
+	if (p == NULL || (strcmp(from, p->dest) != 0 && strcmp(from, "busd") != 0)) {
+		/* Its caller gave up (timeout or cancel), or it is not ours to take. */
 		log_debug("bus: late or unexpected reply %llu from %s",
 		    (unsigned long long)view->env->refer_id, from);
 		return;
+	}
+	u64map_take(bus->pending, p->req_id);
+	if (view->status == ENVELOPE_OK && (int)view->env->type != MT(ERROR) &&
+	    (int)view->env->type != catalog_reply_type(p->type)) {
+		view->status = ENVELOPE_BAD_PAYLOAD;
+		snprintf(view->detail, sizeof(view->detail), "%s answered %s with %s",
+		    from, catalog_type_name(p->type), catalog_type_name((int)view->env->type));
 	}
 	if (view->status != ENVELOPE_OK) {
 		snprintf(text, sizeof(text), "bad reply from '%s': %s", from, view->detail);
@@ -164,32 +180,53 @@ struct bus_fail_batch {
 	size_t count;
 };
 
+struct bus_collect {
+	struct bus_fail_batch *batch;
+	size_t max;
+};
+
 static void
 bus_collect_pending(uint64_t key, void *value, void *arg)
 {
-	struct bus_fail_batch *batch = arg;
+	struct bus_collect *c = arg;
 
 	(void)key;
-	batch->items[batch->count++] = value;
+	if (c->batch->count < c->max)
+		c->batch->items[c->batch->count++] = value;
+}
+
+static void
+bus_collect_upto(struct bus *bus, struct bus_fail_batch *batch, size_t max)
+{
+	struct bus_collect c = { batch, max };
+
+	u64map_foreach(bus->pending, bus_collect_pending, &c);
 }
 
 void
 bus_requests_fail_all(struct bus *bus, int code, const char *text)
 {
-	struct bus_fail_batch batch = { 0 };
-	size_t i, n = u64map_count(bus->pending);
+	struct bus_pending *one[1];
+	struct bus_fail_batch batch;
+	size_t i, n;
 
-	if (n == 0)
-		return;
-	batch.items = calloc(n, sizeof(*batch.items));
-	if (batch.items == NULL)
-		return;
-	u64map_foreach(bus->pending, bus_collect_pending, &batch);
-	for (i = 0; i < batch.count; i++)
-		u64map_take(bus->pending, batch.items[i]->req_id);
-	for (i = 0; i < batch.count; i++)
-		bus_pending_fail(bus, batch.items[i], code, text);
-	free(batch.items);
+	/* Callbacks may add requests while we fail these: go until none is left. */
+	while ((n = u64map_count(bus->pending)) > 0) {
+		batch.items = calloc(n, sizeof(*batch.items));
+		batch.count = 0;
+		if (batch.items == NULL) {
+			/* Out of memory: one at a time, found by a visit that stops at once. */
+			batch.items = one;
+			n = 1;
+		}
+		bus_collect_upto(bus, &batch, n);
+		for (i = 0; i < batch.count; i++)
+			u64map_take(bus->pending, batch.items[i]->req_id);
+		for (i = 0; i < batch.count; i++)
+			bus_pending_fail(bus, batch.items[i], code, text);
+		if (batch.items != one)
+			free(batch.items);
+	}
 }
 
 static void
@@ -199,8 +236,11 @@ bus_register_done(struct bus *bus, const struct bus_result *res, void *ctx, uint
 	(void)cookie;
 	bus->register_req = 0;
 	if (res->type == MT(BUS_REGISTERED)) {
-		bus->counters.registrations++;
-		bus_set_state(bus, BUS_REGISTERED);
+		/* An answer that crossed a disconnect is from a busd that is gone. */
+		if (bus->state == BUS_CONNECTED) {
+			bus->counters.registrations++;
+			bus_set_state(bus, BUS_REGISTERED);
+		}
 		return;
 	}
 	/* Still connected: the next heartbeat tick tries again. */

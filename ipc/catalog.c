@@ -5,20 +5,27 @@
 #include "bus.pb-c.h"
 #include "envelope.pb-c.h"
 
+struct catalog_entry {
+	const ProtobufCMessageDescriptor *desc;
+	int reply; /* for a request: the type of its answer; MT_NONE for events and replies */
+};
+
 /* Indexed by MsgType. The name of each message is the CamelCase of its MT_ name; the unit
- * test checks that every enum value is here and that the names agree. */
-static const ProtobufCMessageDescriptor *const catalog[] = {
-	[MT(ERROR)] = &picsec__v1__error__descriptor,
-	[MT(SERVICE_HELLO)] = &picsec__v1__service_hello__descriptor,
-	[MT(HEARTBEAT)] = &picsec__v1__heartbeat__descriptor,
-	[MT(PING)] = &picsec__v1__ping__descriptor,
-	[MT(PONG)] = &picsec__v1__pong__descriptor,
-	[MT(BUS_REGISTER)] = &picsec__v1__bus_register__descriptor,
-	[MT(BUS_REGISTERED)] = &picsec__v1__bus_registered__descriptor,
-	[MT(BUS_LIST_SERVICES)] = &picsec__v1__bus_list_services__descriptor,
-	[MT(BUS_SERVICE_LIST)] = &picsec__v1__bus_service_list__descriptor,
-	[MT(BUS_GET_STATS)] = &picsec__v1__bus_get_stats__descriptor,
-	[MT(BUS_STATS)] = &picsec__v1__bus_stats__descriptor,
+ * test checks that every enum value is here and that the names agree. A request names the
+ * type of its reply, so a reply of any other type (but Error) is refused as data loss. */
+static const struct catalog_entry catalog[] = {
+	[MT(ERROR)] = { &picsec__v1__error__descriptor, MT(NONE) },
+	[MT(SERVICE_HELLO)] = { &picsec__v1__service_hello__descriptor, MT(NONE) },
+	[MT(HEARTBEAT)] = { &picsec__v1__heartbeat__descriptor, MT(NONE) },
+	[MT(PING)] = { &picsec__v1__ping__descriptor, MT(PONG) },
+	[MT(PONG)] = { &picsec__v1__pong__descriptor, MT(NONE) },
+	[MT(BUS_REGISTER)] = { &picsec__v1__bus_register__descriptor, MT(BUS_REGISTERED) },
+	[MT(BUS_REGISTERED)] = { &picsec__v1__bus_registered__descriptor, MT(NONE) },
+	[MT(BUS_LIST_SERVICES)] = { &picsec__v1__bus_list_services__descriptor,
+	    MT(BUS_SERVICE_LIST) },
+	[MT(BUS_SERVICE_LIST)] = { &picsec__v1__bus_service_list__descriptor, MT(NONE) },
+	[MT(BUS_GET_STATS)] = { &picsec__v1__bus_get_stats__descriptor, MT(BUS_STATS) },
+	[MT(BUS_STATS)] = { &picsec__v1__bus_stats__descriptor, MT(NONE) },
 };
 
 const ProtobufCMessageDescriptor *
@@ -26,7 +33,15 @@ catalog_descriptor(int type)
 {
 	if (type <= 0 || (size_t)type >= ARRAY_SIZE(catalog))
 		return NULL;
-	return catalog[type];
+	return catalog[type].desc;
+}
+
+int
+catalog_reply_type(int type)
+{
+	if (type <= 0 || (size_t)type >= ARRAY_SIZE(catalog))
+		return MT(NONE);
+	return catalog[type].reply;
 }
 
 const char *
@@ -50,9 +65,10 @@ catalog_type_by_name(const char *name)
 	if (v != NULL)
 		return v->value;
 	for (i = 1; i < ARRAY_SIZE(catalog); i++) {
-		if (catalog[i] == NULL)
+		if (catalog[i].desc == NULL)
 			continue;
-		if (strcmp(catalog[i]->short_name, name) == 0 || strcmp(catalog[i]->name, name) == 0)
+		if (strcmp(catalog[i].desc->short_name, name) == 0 ||
+		    strcmp(catalog[i].desc->name, name) == 0)
 			return (int)i;
 	}
 	return MT(NONE);

@@ -21,6 +21,9 @@ typedef Picsec__V1__ErrorCode errcode_t;
 
 /* The payload descriptor of a type, or NULL for MT_NONE and values not in the catalogue. */
 const ProtobufCMessageDescriptor *catalog_descriptor(int type);
+/* For a request type, the type of its typed answer; MT_NONE for anything that is not a
+ * request (bus_request() refuses those). */
+int catalog_reply_type(int type);
 /* "ServiceHello" for MT_SERVICE_HELLO; "MsgType(<n>)"-style names are not returned: NULL. */
 const char *catalog_type_name(int type);
 /* The type whose message is named `name` (short "Ping", full "picsec.v1.Ping", or the enum

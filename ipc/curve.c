@@ -115,7 +115,7 @@ curve_write_file(const char *path, const char *key, mode_t mode, char *err, size
 	int fd, rc = -1;
 	size_t len = strlen(key);
 
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd == -1) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;

@@ -98,6 +98,9 @@ timers_add(struct timers *ts, double after, timer_fn *fn, uint64_t id)
 		free(e);
 		return 0;
 	}
+	/* libev counts from the loop's cached time; a callback that ran long would make every
+	 * timer it arms fire early by as much. */
+	ev_now_update(ts->loop);
 	ev_timer_init(&e->watcher, timers_fire, after, 0.);
 	ev_timer_start(ts->loop, &e->watcher);
 	return e->handle;

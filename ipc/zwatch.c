@@ -21,6 +21,7 @@ struct zwatch {
 	void *arg;
 	unsigned batch;
 	bool pending;	  /* the fd woke us, or prepare saw a message: drain in check */
+	bool *destroyed;  /* set while fn runs: zwatch_free from inside it raises the flag */
 };
 
 bool
@@ -91,6 +92,7 @@ static void
 zwatch_check_cb(struct ev_loop *loop, ev_check *w, int revents)
 {
 	struct zwatch *zw = (struct zwatch *)((char *)w - offsetof(struct zwatch, check));
+	bool destroyed = false, more;
 	unsigned n;
 
 	(void)revents;
@@ -101,12 +103,17 @@ zwatch_check_cb(struct ev_loop *loop, ev_check *w, int revents)
 		return;
 	/* No ZMQ_EVENTS check per message: it costs two system calls in libzmq 4.3, and the
 	 * reader's own non-blocking receive says when the socket is empty. */
+	zw->destroyed = &destroyed;
 	for (n = 0; n < zw->batch; n++) {
-		if (!zw->fn(zw->sock, zw->arg)) {
+		more = zw->fn(zw->sock, zw->arg);
+		if (destroyed)
+			return;
+		if (!more) {
 			zw->pending = false;
 			break;
 		}
 	}
+	zw->destroyed = NULL;
 }
 
 struct zwatch *
@@ -143,6 +150,8 @@ zwatch_free(struct zwatch *zw)
 {
 	if (zw == NULL)
 		return;
+	if (zw->destroyed != NULL)
+		*zw->destroyed = true;
 	ev_io_stop(zw->loop, &zw->io);
 	ev_prepare_stop(zw->loop, &zw->prepare);
 	ev_check_stop(zw->loop, &zw->check);

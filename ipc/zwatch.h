@@ -24,6 +24,7 @@ typedef bool zwatch_fn(void *sock, void *arg);
  * the others; 0 picks a default. */
 struct zwatch *zwatch_new(struct ev_loop *loop, void *sock, zwatch_fn *fn, void *arg,
     unsigned batch);
+/* Stops and frees; safe from inside its own fn (the drain stops there). */
 void zwatch_free(struct zwatch *zw);
 
 /* True when the socket has a message waiting (ZMQ_EVENTS & ZMQ_POLLIN). */

@@ -26,6 +26,8 @@ enum {
 	BUSD_EVENT_HWM = 100000,
 	BUSD_REQUEST_HWM = 10000,
 	BUSD_DEFAULT_HEARTBEAT_MS = 1000,
+	BUSD_ZMTP_HEARTBEAT_MS = 1000,
+	BUSD_ZMTP_TIMEOUT_MS = 3000,
 };
 
 static const char *const busd_sock_names[] = {
@@ -103,6 +105,7 @@ busd_xsub_readable(void *sock, void *arg)
 		goto out;
 	}
 	busd_tap(bd, "event", zmq_msg_data(&topic), zmq_msg_size(&topic), &env);
+	busd_heard(bd, zmq_msg_data(&topic), zmq_msg_size(&topic));
 	if (zmq_msg_send(&topic, bd->xpub, ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1 ||
 	    zmq_msg_send(&env, bd->xpub, ZMQ_DONTWAIT) == -1)
 		goto out;
@@ -125,6 +128,7 @@ busd_xpub_readable(void *sock, void *arg)
 	n = zmq_recv(sock, buf, sizeof(buf), ZMQ_DONTWAIT);
 	if (n == -1)
 		return false;
+	zsock_drain_more(sock);
 	if (n > (int)sizeof(buf))
 		n = (int)sizeof(buf);
 	if (n >= 1 && buf[0] == 1)
@@ -140,6 +144,7 @@ busd_heartbeat(void *ctx, uint64_t id)
 
 	(void)id;
 	bd->heartbeat_timer = timers_add(bd->timers, bd->heartbeat_ms / 1000.0, busd_heartbeat, 0);
+	busd_expire_silent(bd);
 	hb.uptime_ms = monotonic_ms() - bd->started_ms;
 	hb.sent = bd->counters.sent;
 	hb.received = bd->counters.events_forwarded + bd->counters.requests_routed +
@@ -285,8 +290,14 @@ busd_open_sockets(struct busd *bd, const struct busd_options *opts, char *err, s
 	socks[2] = bd->router;
 	socks[3] = bd->tap;
 	for (i = 0; i < 4; i++) {
+		/* ZMTP heartbeats find peers that vanished without closing (a PIC host that lost
+		 * power); the size limit keeps one bad frame from taking busd's memory. */
 		if (socks[i] == NULL || busd_setopt_int(socks[i], ZMQ_LINGER, 0) == -1 ||
-		    busd_setopt_int(socks[i], ZMQ_IPV6, 1) == -1)
+		    busd_setopt_int(socks[i], ZMQ_IPV6, 1) == -1 ||
+		    busd_setopt_int(socks[i], ZMQ_HEARTBEAT_IVL, BUSD_ZMTP_HEARTBEAT_MS) == -1 ||
+		    busd_setopt_int(socks[i], ZMQ_HEARTBEAT_TIMEOUT, BUSD_ZMTP_TIMEOUT_MS) == -1 ||
+		    zmq_setsockopt(socks[i], ZMQ_MAXMSGSIZE, &(int64_t){ BUSD_MAX_MESSAGE },
+		    sizeof(int64_t)) == -1)
 			goto zerr;
 	}
 	if (busd_setopt_int(bd->xsub, ZMQ_RCVHWM, BUSD_EVENT_HWM) == -1 ||
@@ -329,6 +340,7 @@ busd_new(struct ev_loop *loop, const struct busd_options *opts, char *err, size_
 	}
 	bd->loop = loop;
 	bd->lock_fd = -1;
+	bd->parked_tail = &bd->parked;
 	bd->heartbeat_ms = opts->heartbeat_ms > 0 ? opts->heartbeat_ms : BUSD_DEFAULT_HEARTBEAT_MS;
 	bd->started_ms = monotonic_ms();
 	bd->started_ns = realtime_ns();

@@ -66,11 +66,15 @@ busd_zap_readable(void *sock, void *arg)
 	if (n != ZAP_REQUEST_FRAMES || zmq_msg_size(&frames[0]) != 3 ||
 	    memcmp(zmq_msg_data(&frames[0]), "1.0", 3) != 0) {
 		log_warnx("ZAP: malformed request (%zu frames)", n);
+		/* A REP socket must answer before it can read again; with the request id when
+		 * there is one, so libzmq can match it. */
+		zmq_send(sock, "1.0", 3, ZMQ_SNDMORE);
+		if (n >= 2)
+			zmq_msg_send(&frames[1], sock, ZMQ_SNDMORE);
+		else
+			zmq_send(sock, "", 0, ZMQ_SNDMORE);
 		for (i = 0; i < n; i++)
 			zmq_msg_close(&frames[i]);
-		/* A REP socket must answer before it can read again. */
-		zmq_send(sock, "1.0", 3, ZMQ_SNDMORE);
-		zmq_send(sock, "", 0, ZMQ_SNDMORE);
 		zmq_send(sock, "500", 3, ZMQ_SNDMORE);
 		zmq_send(sock, "malformed ZAP request", 21, ZMQ_SNDMORE);
 		zmq_send(sock, "", 0, ZMQ_SNDMORE);

@@ -73,6 +73,54 @@ busd_valid_name_part(const char *s, size_t max)
 	return true;
 }
 
+static uint64_t
+busd_silence_limit_ms(const struct busd_service *svc)
+{
+	uint64_t beat = svc->hello != NULL && svc->hello->heartbeat_ms > 0 ?
+	    svc->hello->heartbeat_ms : 1000;
+
+	return beat * BUSD_SILENCE_BEATS > 3000 ? beat * BUSD_SILENCE_BEATS : 3000;
+}
+
+void
+busd_heard(struct busd *bd, const char *topic, size_t topic_len)
+{
+	static const char prefix[] = "heartbeat.";
+	size_t plen = sizeof(prefix) - 1, i;
+
+	if (topic_len <= plen || memcmp(topic, prefix, plen) != 0)
+		return;
+	for (i = 0; i < bd->nservices; i++) {
+		if (strlen(bd->services[i].name) == topic_len - plen &&
+		    memcmp(bd->services[i].name, topic + plen, topic_len - plen) == 0) {
+			bd->services[i].last_heard_ms = monotonic_ms();
+			return;
+		}
+	}
+}
+
+/* A process that died closes its connection, but a ROUTER does not say whose: its silence
+ * does. (A live one that only lost its heartbeats re-registers by itself.) */
+void
+busd_expire_silent(struct busd *bd)
+{
+	uint64_t now = monotonic_ms(), limit;
+	size_t i = 0;
+
+	while (i < bd->nservices) {
+		struct busd_service *svc = &bd->services[i];
+
+		limit = busd_silence_limit_ms(svc);
+		if (now - svc->last_heard_ms <= limit) {
+			i++;
+			continue;
+		}
+		log_info("service '%s' silent for %llu ms (limit %llu): unregistered", svc->name,
+		    (unsigned long long)(now - svc->last_heard_ms), (unsigned long long)limit);
+		busd_services_remove(bd, svc);
+	}
+}
+
 static void
 busd_publish_hello(struct busd *bd, const struct busd_service *svc)
 {
@@ -151,6 +199,14 @@ busd_handle_register(struct busd_request *req, const ProtobufCMessage *payload)
 		busd_services_remove(bd, svc);
 		svc = NULL;
 	}
+	if (svc != NULL && svc->hello != NULL && svc->hello->incarnation == h->incarnation) {
+		/* A refresh: the same process on the same connection. Nothing to tell anyone. */
+		svc->last_heard_ms = monotonic_ms();
+		ok.name = name;
+		ok.busd_incarnation = bd->incarnation;
+		busd_reply(req, MT(BUS_REGISTERED), &ok.base);
+		return;
+	}
 	if (svc == NULL && (svc = busd_service_by_name(bd, name)) != NULL) {
 		/* A restarted service takes its name over from its previous incarnation. */
 		log_info("service '%s' re-registered from %s (was %s)", name, req->sender, svc->rid);
@@ -177,6 +233,7 @@ busd_handle_register(struct busd_request *req, const ProtobufCMessage *payload)
 	snprintf(svc->name, sizeof(svc->name), "%s", name);
 	snprintf(svc->rid, sizeof(svc->rid), "%s", req->sender);
 	svc->registered_ns = realtime_ns();
+	svc->last_heard_ms = monotonic_ms();
 
 	ok.name = name;
 	ok.busd_incarnation = bd->incarnation;

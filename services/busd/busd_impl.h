@@ -20,6 +20,8 @@ enum {
 	BUSD_ROUTE_MAX = 256,
 	BUSD_PARK_MAX = 1024,
 	BUSD_DEFAULT_GRACE_MS = 3000,
+	BUSD_MAX_MESSAGE = 16 * 1024 * 1024, /* no frame may make busd allocate more */
+	BUSD_SILENCE_BEATS = 5,		      /* missed heartbeats before a name is dropped */
 };
 
 struct busd_service {
@@ -28,6 +30,7 @@ struct busd_service {
 	Picsec__V1__ServiceHello *hello;
 	uint64_t registered_ns;
 	uint64_t requests_routed;
+	uint64_t last_heard_ms; /* registration or heartbeat: silence past a limit unregisters */
 };
 
 /* A request that arrived, during the start-up grace period, for a name not registered yet. */
@@ -72,7 +75,7 @@ struct busd {
 
 	struct busd_service *services;
 	size_t nservices;
-	struct busd_parked *parked;
+	struct busd_parked *parked, **parked_tail; /* in arrival order */
 	size_t nparked;
 	struct busd_counters counters;
 };
@@ -109,6 +112,10 @@ void busd_handle_request(struct busd_request *req, const struct envelope_view *v
 void busd_services_free(struct busd *bd);
 void busd_services_remove(struct busd *bd, struct busd_service *svc);
 void busd_republish_hellos(struct busd *bd, const char *prefix, size_t prefix_len);
+/* A heartbeat event went by: its sender is alive. */
+void busd_heard(struct busd *bd, const char *topic, size_t topic_len);
+/* Unregisters services that have been silent too long. */
+void busd_expire_silent(struct busd *bd);
 
 /* busd_auth.c */
 int busd_auth_start(struct busd *bd, char *err, size_t errlen);

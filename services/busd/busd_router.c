@@ -28,6 +28,21 @@ busd_frame_string(char *dst, size_t dstlen, zmq_msg_t *frame)
 	dst[len] = '\0';
 }
 
+static bool
+busd_route_ok(zmq_msg_t *frame)
+{
+	const unsigned char *p = zmq_msg_data(frame);
+	size_t i, len = zmq_msg_size(frame);
+
+	if (len < 2 || len >= BUSD_ROUTE_MAX || p[0] != '@')
+		return false;
+	for (i = 1; i < len; i++) {
+		if (p[i] <= ' ' || p[i] > '~')
+			return false;
+	}
+	return true;
+}
+
 /* Who a routing id is, for the tap and for replies: its registered name if it has one. */
 static const char *
 busd_route_name(struct busd *bd, const char *rid)
@@ -35,6 +50,18 @@ busd_route_name(struct busd *bd, const char *rid)
 	struct busd_service *svc = busd_service_by_rid(bd, rid);
 
 	return svc != NULL ? svc->name : rid;
+}
+
+/* The same for a sender, which is alive: it just sent something. */
+static const char *
+busd_sender_name(struct busd *bd, const char *rid)
+{
+	struct busd_service *svc = busd_service_by_rid(bd, rid);
+
+	if (svc == NULL)
+		return rid;
+	svc->last_heard_ms = monotonic_ms();
+	return svc->name;
 }
 
 static void
@@ -161,12 +188,18 @@ busd_park(struct busd *bd, const char *sender, const char *to, zmq_msg_t *env)
 		return;
 	}
 	snprintf(p->to, sizeof(p->to), "%s", to);
-	zmq_msg_init_size(&p->sender, strlen(sender));
+	if (zmq_msg_init_size(&p->sender, strlen(sender)) == -1) {
+		free(p);
+		busd_error_to(bd, sender, env, ERRC(RESOURCE_EXHAUSTED), "busd: out of memory");
+		return;
+	}
 	memcpy(zmq_msg_data(&p->sender), sender, strlen(sender));
 	zmq_msg_init(&p->env);
 	zmq_msg_move(&p->env, env);
-	p->next = bd->parked;
-	bd->parked = p;
+	/* Appended: a caller's requests are delivered in the order it sent them. */
+	p->next = NULL;
+	*bd->parked_tail = p;
+	bd->parked_tail = &p->next;
 	bd->nparked++;
 	bd->counters.parked++;
 	log_debug("parked a request from %s for '%s' until it registers", sender, to);
@@ -191,7 +224,7 @@ busd_route_request(struct busd *bd, const char *sender, const char *to, zmq_msg_
 		    "no service '%s' is registered on the bus", to);
 		return;
 	}
-	snprintf(route, sizeof(route), "%s > %s", busd_route_name(bd, sender), svc->name);
+	snprintf(route, sizeof(route), "%s > %s", busd_sender_name(bd, sender), svc->name);
 	/* Keep a reference in case the forward fails and the caller needs an answer. */
 	zmq_msg_init(&copy);
 	zmq_msg_copy(&copy, env);
@@ -218,7 +251,7 @@ busd_route_request(struct busd *bd, const char *sender, const char *to, zmq_msg_
 static void
 busd_route_reply(struct busd *bd, const char *sender, const char *to, zmq_msg_t *env)
 {
-	const char *from = busd_route_name(bd, sender);
+	const char *from = busd_sender_name(bd, sender);
 	char route[2 * BUSD_ROUTE_MAX + 4];
 
 	snprintf(route, sizeof(route), "%s > %s", from, to);
@@ -239,7 +272,7 @@ busd_route_local(struct busd *bd, const char *sender, zmq_msg_t *env)
 	struct envelope_view view;
 	char route[2 * BUSD_ROUTE_MAX + 4];
 
-	snprintf(route, sizeof(route), "%s > busd", busd_route_name(bd, sender));
+	snprintf(route, sizeof(route), "%s > busd", busd_sender_name(bd, sender));
 	busd_tap(bd, "request", route, strlen(route), env);
 	envelope_open(zmq_msg_data(env), zmq_msg_size(env), &view);
 	if (view.env == NULL || view.env->refer_id != 0 || view.env->req_id == 0) {
@@ -256,6 +289,7 @@ busd_route_local(struct busd *bd, const char *sender, zmq_msg_t *env)
 	if (!req.replied)
 		busd_reply_error(&req, ERRC(INTERNAL), "busd gave no reply to %s",
 		    catalog_type_name(req.type));
+	/* Not wiped here: the tap's copy of the frame shares these bytes. */
 	envelope_close(&view);
 }
 
@@ -283,7 +317,13 @@ busd_router_readable(void *sock, void *arg)
 	    memchr(zmq_msg_data(&f_to), '\0', zmq_msg_size(&f_to)) == NULL;
 	busd_frame_string(sender, sizeof(sender), &f_sender);
 	busd_frame_string(to, sizeof(to), &f_to);
-	if (!shaped) {
+	/* Replies go back by the sender's routing id: only ids a bus client sets ("@name/…",
+	 * printable) are accepted, never libzmq's generated ones or a service's name. */
+	if (shaped && !busd_route_ok(&f_sender)) {
+		zsock_drain_more(sock);
+		bd->counters.malformed++;
+		log_debug("request from a connection without a picsec routing id: dropped");
+	} else if (!shaped) {
 		zsock_drain_more(sock);
 		bd->counters.malformed++;
 		log_debug("malformed request frames from %s", sender);
@@ -300,24 +340,50 @@ busd_router_readable(void *sock, void *arg)
 	return true;
 }
 
-void
-busd_release_parked(struct busd *bd, const char *name)
+/* Takes every parked request off the list (those for name only, unless name is NULL),
+ * keeping their order. */
+static struct busd_parked *
+busd_unpark(struct busd *bd, const char *name)
 {
-	struct busd_parked **pp = &bd->parked, *p;
-	char sender[BUSD_ROUTE_MAX];
+	struct busd_parked **pp = &bd->parked, *p, *out = NULL, **out_tail = &out;
 
 	while ((p = *pp) != NULL) {
-		if (strcmp(p->to, name) != 0) {
+		if (name != NULL && strcmp(p->to, name) != 0) {
 			pp = &p->next;
 			continue;
 		}
 		*pp = p->next;
 		bd->nparked--;
+		p->next = NULL;
+		*out_tail = p;
+		out_tail = &p->next;
+	}
+	bd->parked_tail = pp;
+	return out;
+}
+
+static void
+busd_parked_free(struct busd_parked *p)
+{
+	zmq_msg_close(&p->sender);
+	zmq_msg_close(&p->env);
+	free(p);
+}
+
+void
+busd_release_parked(struct busd *bd, const char *name)
+{
+	struct busd_parked *list, *p;
+	char sender[BUSD_ROUTE_MAX];
+
+	/* Detached first: routing one may park it again (its service vanished at once), and
+	 * that must go back on the list, not into this walk. */
+	list = busd_unpark(bd, name);
+	while ((p = list) != NULL) {
+		list = p->next;
 		busd_frame_string(sender, sizeof(sender), &p->sender);
 		busd_route_request(bd, sender, p->to, &p->env);
-		zmq_msg_close(&p->sender);
-		zmq_msg_close(&p->env);
-		free(p);
+		busd_parked_free(p);
 	}
 }
 
@@ -325,36 +391,31 @@ void
 busd_grace_end(void *ctx, uint64_t id)
 {
 	struct busd *bd = ctx;
-	struct busd_parked *p;
+	struct busd_parked *list, *p;
 	char sender[BUSD_ROUTE_MAX];
 
 	(void)id;
 	bd->in_grace = false;
 	bd->grace_timer = 0;
-	while ((p = bd->parked) != NULL) {
-		bd->parked = p->next;
-		bd->nparked--;
+	list = busd_unpark(bd, NULL);
+	while ((p = list) != NULL) {
+		list = p->next;
 		busd_frame_string(sender, sizeof(sender), &p->sender);
 		bd->counters.unroutable++;
 		busd_error_to(bd, sender, &p->env, ERRC(UNAVAILABLE),
 		    "no service '%s' registered on the bus within the start-up grace period",
 		    p->to);
-		zmq_msg_close(&p->sender);
-		zmq_msg_close(&p->env);
-		free(p);
+		busd_parked_free(p);
 	}
 }
 
 void
 busd_parked_free_all(struct busd *bd)
 {
-	struct busd_parked *p;
+	struct busd_parked *list = busd_unpark(bd, NULL), *p;
 
-	while ((p = bd->parked) != NULL) {
-		bd->parked = p->next;
-		zmq_msg_close(&p->sender);
-		zmq_msg_close(&p->env);
-		free(p);
+	while ((p = list) != NULL) {
+		list = p->next;
+		busd_parked_free(p);
 	}
-	bd->nparked = 0;
 }

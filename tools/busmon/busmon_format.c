@@ -34,12 +34,31 @@ busmon_match(const struct tap_record *rec, const struct envelope_view *view,
 	return true;
 }
 
+/* Bytes from the bus go to a terminal: anything but printable ASCII is shown as \xNN. */
+static void
+busmon_plain(struct strbuf *out, const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (s[i] >= ' ' && s[i] <= '~' && s[i] != '\\')
+			strbuf_addc(out, s[i]);
+		else
+			strbuf_addf(out, "\\x%02x", (unsigned char)s[i]);
+	}
+}
+
 static void
 busmon_source(struct strbuf *out, const Picsec__V1__Envelope *env)
 {
-	strbuf_adds(out, env->service[0] != '\0' ? env->service : "?");
-	if (env->instance[0] != '\0')
-		strbuf_addf(out, ".%s", env->instance);
+	if (env->service[0] != '\0')
+		busmon_plain(out, env->service, strlen(env->service));
+	else
+		strbuf_addc(out, '?');
+	if (env->instance[0] != '\0') {
+		strbuf_addc(out, '.');
+		busmon_plain(out, env->instance, strlen(env->instance));
+	}
 }
 
 static const char *
@@ -59,8 +78,12 @@ busmon_format_line(struct strbuf *out, const struct tap_record *rec,
 	    rec->received_ns;
 
 	pbprint_time_ns(out, when);
-	strbuf_addf(out, " %-7.*s %.*s", (int)rec->kind_len, rec->kind, (int)rec->route_len,
-	    rec->route);
+	strbuf_addc(out, ' ');
+	busmon_plain(out, rec->kind, rec->kind_len);
+	if (rec->kind_len < 7)
+		strbuf_addf(out, "%*s", (int)(7 - rec->kind_len), "");
+	strbuf_addc(out, ' ');
+	busmon_plain(out, rec->route, rec->route_len);
 	if (env == NULL) {
 		strbuf_addf(out, " <%s>", view->detail);
 		return;

@@ -9,13 +9,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "secbuf.h"
 
 #define BUSMON_RECORD_MAGIC "PICSEC-BUSMON-RECORD 1\n"
 
-enum { BUSMON_RECORD_FIELD_MAX = 16 * 1024 * 1024, BUSMON_RECORD_HEAD = 20 };
+/* What a record may hold; written and read with the same limits, so every recording that was
+ * written can be replayed. */
+enum {
+	BUSMON_RECORD_KIND_MAX = 64,
+	BUSMON_RECORD_ROUTE_MAX = 4096,
+	BUSMON_RECORD_ENV_MAX = 16 * 1024 * 1024,
+	BUSMON_RECORD_HEAD = 20,
+};
 
 struct busmon_recorder {
 	FILE *f;
@@ -48,9 +56,12 @@ busmon_recorder_open(const char *path, char *err, size_t errlen)
 	struct busmon_recorder *r;
 	int fd;
 
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd == -1) {
+	/* The mode of an existing file is not changed by open(): set it, keys go in here. */
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd == -1 || fchmod(fd, 0600) == -1) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		if (fd != -1)
+			close(fd);
 		return NULL;
 	}
 	r = calloc(1, sizeof(*r));
@@ -74,6 +85,11 @@ busmon_recorder_write(struct busmon_recorder *r, const struct tap_record *rec)
 {
 	unsigned char head[BUSMON_RECORD_HEAD];
 
+	if (rec->kind_len > BUSMON_RECORD_KIND_MAX || rec->route_len > BUSMON_RECORD_ROUTE_MAX ||
+	    rec->env_len > BUSMON_RECORD_ENV_MAX) {
+		errno = EMSGSIZE;
+		return -1;
+	}
 	busmon_put_le(head, rec->received_ns, 8);
 	busmon_put_le(head + 8, rec->kind_len, 4);
 	busmon_put_le(head + 12, rec->route_len, 4);
@@ -132,7 +148,8 @@ busmon_replay(const char *path, busmon_replay_fn *fn, void *arg, char *err, size
 		lens[0] = busmon_get_le(head + 8, 4);
 		lens[1] = busmon_get_le(head + 12, 4);
 		lens[2] = busmon_get_le(head + 16, 4);
-		if (lens[0] > 64 || lens[1] > 4096 || lens[2] > BUSMON_RECORD_FIELD_MAX) {
+		if (lens[0] > BUSMON_RECORD_KIND_MAX || lens[1] > BUSMON_RECORD_ROUTE_MAX ||
+		    lens[2] > BUSMON_RECORD_ENV_MAX) {
 			snprintf(err, errlen, "%s: damaged record at byte %ld (implausible lengths)",
 			    path, offset);
 			goto out;

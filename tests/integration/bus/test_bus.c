@@ -10,10 +10,13 @@
 
 #include <criterion/criterion.h>
 #include <ev.h>
+#include <zmq.h>
 
 #include "bus.h"
 #include "bus.pb-c.h"
 #include "catalog.h"
+#include "envelope.h"
+#include "secbuf.h"
 #include "testutil.h"
 
 static char rundir[64];
@@ -314,6 +317,63 @@ Test(bus, busd_restart_is_survived_without_restarting_anything_else, .init = set
 	finish();
 }
 
+/* Sends [busd][frame] from a DEALER of our own and returns the Error busd answers with. */
+static int
+raw_ask_busd(void *dealer, const void *frame, size_t len, uint64_t *refer_id)
+{
+	unsigned char reply[1024];
+	char from[64];
+	Picsec__V1__Envelope *env;
+	Picsec__V1__Error *e;
+	int n, code = -1;
+
+	zmq_send(dealer, "busd", 4, ZMQ_SNDMORE);
+	zmq_send(dealer, frame, len, 0);
+	if (zmq_recv(dealer, from, sizeof(from), 0) == -1)
+		return -1;
+	n = zmq_recv(dealer, reply, sizeof(reply), 0);
+	env = n > 0 ? picsec__v1__envelope__unpack(NULL, (size_t)n, reply) : NULL;
+	if (env != NULL && env->type == MT(ERROR)) {
+		e = picsec__v1__error__unpack(NULL, env->payload.len, env->payload.data);
+		if (e != NULL)
+			code = (int)e->code;
+		*refer_id = env->refer_id;
+		picsec__v1__error__free_unpacked(e, NULL);
+	}
+	picsec__v1__envelope__free_unpacked(env, NULL);
+	return code;
+}
+
+static void
+raw_requests_to_busd(void)
+{
+	Picsec__V1__Envelope env = PICSEC__V1__ENVELOPE__INIT;
+	unsigned char buf[64], junk[] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	char ep[128];
+	void *zctx = zmq_ctx_new(), *dealer = zmq_socket(zctx, ZMQ_DEALER);
+	int timeout = 3000, zero = 0;
+	uint64_t refer = 99;
+
+	zmq_setsockopt(dealer, ZMQ_ROUTING_ID, "@raw/1", 6);
+	zmq_setsockopt(dealer, ZMQ_RCVTIMEO, &timeout, sizeof(timeout));
+	zmq_setsockopt(dealer, ZMQ_LINGER, &zero, sizeof(zero));
+	snprintf(ep, sizeof(ep), "ipc://%s/requests.sock", rundir);
+	cr_assert_eq(zmq_connect(dealer, ep), 0);
+	env.type = MT(HEARTBEAT);
+	env.req_id = 7;
+	cr_assert_eq(raw_ask_busd(dealer, buf, picsec__v1__envelope__pack(&env, buf), &refer),
+	    ERRC(UNIMPLEMENTED));
+	cr_assert_eq(refer, 7);
+	cr_assert_eq(raw_ask_busd(dealer, junk, sizeof(junk), &refer), ERRC(INVALID_ARGUMENT));
+	cr_assert_eq(refer, 0, "garbage has no request id to refer to");
+	/* A frame too few: dropped, not answered; the next request still is. */
+	zmq_send(dealer, "busd", 4, 0);
+	cr_assert_eq(raw_ask_busd(dealer, buf, picsec__v1__envelope__pack(&env, buf), &refer),
+	    ERRC(UNIMPLEMENTED));
+	zmq_close(dealer);
+	zmq_ctx_term(zctx);
+}
+
 Test(bus, malformed_requests_to_busd_get_errors_and_busd_lives_on, .init = setup,
     .fini = teardown)
 {
@@ -334,13 +394,202 @@ Test(bus, malformed_requests_to_busd_get_errors_and_busd_lives_on, .init = setup
 	cr_assert_eq(bus_call(cli, "busd", MT(BUS_REGISTER), &reg.base, 3000, &r), -1);
 	cr_assert_eq(bus_call_get(r)->error_code, ERRC(PERMISSION_DENIED));
 	bus_call_result_free(r);
-	/* A type busd does not serve. */
+	/* The library will not send an event type as a request... */
 	cr_assert_eq(bus_call(cli, "busd", MT(HEARTBEAT), &(Picsec__V1__Heartbeat)
 	    PICSEC__V1__HEARTBEAT__INIT.base, 3000, &r), -1);
-	cr_assert_eq(bus_call_get(r)->error_code, ERRC(UNIMPLEMENTED));
+	cr_assert_eq(bus_call_get(r)->error_code, ERRC(INVALID_ARGUMENT));
 	bus_call_result_free(r);
+	/* ...so busd gets what it does not serve, and garbage, from a raw socket. */
+	raw_requests_to_busd();
 	cr_assert_eq(ping(cli, "busd", 3000, why, sizeof(why)), 0, "%s", why);
 	cr_assert_eq(waitpid(busd, NULL, WNOHANG), 0, "busd is still running");
+	bus_free(cli);
+	finish();
+}
+
+struct tokens {
+	uint64_t seen[16];
+	size_t n;
+};
+
+static void
+record_ping(struct bus_msg *m, const ProtobufCMessage *payload, void *ctx)
+{
+	Picsec__V1__Pong pong = PICSEC__V1__PONG__INIT;
+	struct tokens *t = ctx;
+
+	if (t->n < 16)
+		t->seen[t->n++] = ((const Picsec__V1__Ping *)payload)->token;
+	bus_reply(m, MT(PONG), &pong.base);
+}
+
+static void
+count_result(struct bus *b, const struct bus_result *res, void *ctx, uint64_t cookie)
+{
+	(void)b;
+	(void)cookie;
+	if (res->type == MT(PONG))
+		(*(unsigned *)ctx)++;
+}
+
+struct tally {
+	unsigned total;
+	unsigned pongs;
+	int last_code;
+};
+
+static void
+tally_result(struct bus *b, const struct bus_result *res, void *ctx, uint64_t cookie)
+{
+	struct tally *t = ctx;
+
+	(void)b;
+	(void)cookie;
+	t->total++;
+	t->pongs += res->type == MT(PONG);
+	t->last_code = res->error_code;
+}
+
+static bool
+four_results(void *arg)
+{
+	return *(unsigned *)arg >= 4;
+}
+
+/* Requests busd holds for a service that has not registered yet go out in the order they
+ * came in. */
+Test(bus, requests_held_at_start_keep_their_order, .init = setup, .fini = teardown)
+{
+	static const struct bus_handler handlers[] = { [MT(PING)] = { record_ping } };
+	Picsec__V1__Ping ping = PICSEC__V1__PING__INIT;
+	struct tokens t = { 0 };
+	unsigned results = 0;
+	struct bus *cli, *late;
+	uint64_t i;
+
+	busd = test_busd_start(rundir, "--grace", "5000", NULL);
+	cli = client("cli", true);
+	cr_assert_eq(bus_wait_ready(cli, 5000), 0);
+	for (i = 1; i <= 4; i++) {
+		ping.token = i;
+		cr_assert_neq(bus_request(cli, "late", MT(PING), &ping.base, 5000, count_result,
+		    &results, i), 0);
+	}
+	test_run_for(loop, 200);
+	late = client("late", false);
+	bus_set_handlers(late, handlers, ARRAY_SIZE(handlers), &t);
+	cr_assert(test_run_until(loop, four_results, &results, 5000), "%u of 4", results);
+	cr_assert_eq(t.n, 4);
+	for (i = 0; i < 4; i++)
+		cr_assert_eq(t.seen[i], i + 1, "request %llu arrived as number %llu",
+		    (unsigned long long)t.seen[i], (unsigned long long)i + 1);
+	bus_free(late);
+	bus_free(cli);
+	finish();
+}
+
+/* A service that registers and is gone before busd can hand it the requests it held: busd
+ * must neither lose its head over them nor keep them forever. */
+Test(bus, held_requests_for_a_service_that_vanished_are_answered, .init = setup,
+    .fini = teardown)
+{
+	Picsec__V1__BusRegister reg = PICSEC__V1__BUS_REGISTER__INIT;
+	Picsec__V1__ServiceHello hello = PICSEC__V1__SERVICE_HELLO__INIT;
+	struct env_source src = { "ghost", "", 1 };
+	struct env_header hdr = { .type = MT(BUS_REGISTER), .req_id = 1 };
+	Picsec__V1__Ping req = PICSEC__V1__PING__INIT;
+	struct tally t = { 0 };
+	char ep[128], why[512];
+	struct bus *cli;
+	void *zctx, *dealer;
+	size_t len;
+	void *env;
+	int zero = 0;
+
+	busd = test_busd_start(rundir, "--grace", "1500", NULL);
+	cli = client("cli", true);
+	cr_assert_eq(bus_wait_ready(cli, 5000), 0);
+	bus_request(cli, "ghost", MT(PING), &req.base, 4000, tally_result, &t, 1);
+	bus_request(cli, "ghost", MT(PING), &req.base, 4000, tally_result, &t, 2);
+	test_run_for(loop, 200);
+
+	/* A raw connection, up and greeted... */
+	zctx = zmq_ctx_new();
+	dealer = zmq_socket(zctx, ZMQ_DEALER);
+	zmq_setsockopt(dealer, ZMQ_ROUTING_ID, "@ghost/1", 8);
+	snprintf(ep, sizeof(ep), "ipc://%s/requests.sock", rundir);
+	zmq_connect(dealer, ep);
+	usleep(200 * 1000);
+	/* ...then, with busd stopped, it registers and is gone before busd can route. */
+	kill(busd, SIGSTOP);
+	hello.service = (char *)(uintptr_t)"ghost";
+	reg.hello = &hello;
+	env = envelope_pack(&src, &hdr, &reg.base, &len);
+	zmq_send(dealer, "busd", 4, ZMQ_SNDMORE);
+	zmq_send(dealer, env, len, 0);
+	wiping_free(env);
+	usleep(100 * 1000);
+	zmq_setsockopt(dealer, ZMQ_LINGER, &zero, sizeof(zero));
+	zmq_close(dealer);
+	zmq_ctx_term(zctx);
+	usleep(100 * 1000);
+	kill(busd, SIGCONT);
+
+	/* busd answers again at once, and the held requests end with an error, not never. */
+	cr_assert_eq(ping(cli, "busd", 1000, why, sizeof(why)), 0, "%s", why);
+	test_run_for(loop, 2500);
+	cr_assert_eq(t.total, 2, "both requests were answered (in %u)", t.total);
+	cr_assert_eq(t.pongs, 0, "no Pong from a ghost");
+	cr_assert_eq(t.last_code, ERRC(UNAVAILABLE));
+	bus_free(cli);
+	finish();
+}
+
+static bool
+unlisted(struct bus *cli)
+{
+	Picsec__V1__BusListServices req = PICSEC__V1__BUS_LIST_SERVICES__INIT;
+	const Picsec__V1__BusServiceList *list;
+	struct bus_call_result *r;
+	bool found = false;
+	size_t i;
+
+	if (bus_call(cli, "busd", MT(BUS_LIST_SERVICES), &req.base, 1000, &r) == 0) {
+		list = (const Picsec__V1__BusServiceList *)bus_call_get(r)->msg;
+		for (i = 0; i < list->n_services; i++)
+			found |= strcmp(list->services[i]->name, "mortal") == 0;
+	}
+	bus_call_result_free(r);
+	return !found;
+}
+
+/* A service that dies is taken off the bus when busd stops hearing from it. */
+Test(bus, a_dead_service_is_unregistered, .init = setup, .fini = teardown)
+{
+	struct bus *cli;
+	pid_t pid;
+	int status, i;
+
+	busd = test_busd_start(rundir, NULL);
+	pid = fork();
+	cr_assert_neq(pid, -1);
+	if (pid == 0) {
+		struct ev_loop *own = ev_loop_new(EVFLAG_AUTO);
+		struct bus_options opts = { .service = "mortal", .rundir = rundir };
+		char err[128];
+		struct bus *b = bus_new(own, &opts, err, sizeof(err));
+
+		/* Registered, then gone without a word: no bus_free, no goodbye. */
+		_exit(b != NULL && bus_wait_ready(b, 5000) == 0 ? 0 : 1);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child registered");
+	cli = client("cli", true);
+	cr_assert_not(unlisted(cli), "listed while busd still waits to hear from it");
+	/* Not test_run_until: unlisted() runs the loop itself (bus_call). */
+	for (i = 0; i < 40 && !unlisted(cli); i++)
+		test_run_for(loop, 200);
+	cr_assert_lt(i, 40, "still listed after 8 s");
 	bus_free(cli);
 	finish();
 }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -182,7 +183,7 @@ Test(busmon, filters_by_service_and_topic_in_one_line_form, .init = setup, .fini
 Test(busmon, timeout_before_count_is_a_failure, .init = setup, .fini = teardown)
 {
 	int status = test_wait(busmon("--type", "BusStats", "--count", "1", "--timeout", "0.5",
-	    NULL, NULL), 5000);
+	    NULL), 5000);
 
 	cr_assert_eq(exit_code(status), 1);
 	finish();
@@ -193,12 +194,19 @@ Test(busmon, records_and_replays, .init = setup, .fini = teardown)
 	char rec[128], *out;
 	const char *argv[] = { test_program("PICSEC_BUSMON"), "--replay",
 		rec, "--json", NULL, NULL };
+	struct stat st;
 	FILE *f;
 	long size;
 
 	snprintf(rec, sizeof(rec), "%s/rec", rundir);
+	/* An existing, readable file: a recording holds keys, so it ends up 0600 anyway. */
+	f = fopen(rec, "w");
+	fclose(f);
+	chmod(rec, 0644);
 	cr_assert_eq(exit_code(test_wait(busmon("--record", rec, "--count", "2", "--timeout", "10",
-	    NULL, NULL), 12000)), 0);
+	    NULL), 12000)), 0);
+	cr_assert_eq(stat(rec, &st), 0);
+	cr_assert_eq(st.st_mode & 0777, 0600, "mode %04o", (unsigned)(st.st_mode & 0777));
 	cr_assert_eq(exit_code(test_wait(test_spawn(argv, out_path), 5000)), 0);
 	out = test_read_file(out_path);
 	cr_assert_eq(count_lines(out), 2, "%s", out);

@@ -1,6 +1,7 @@
 /* The dispatcher's contract, with a fake busd in the same loop (a ROUTER and an XPUB bound
  * where picsec-busd would be): every registered type reaches its handler with the right
  * message, and whatever else arrives gets an Error or is counted, never a crash. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,9 @@
 
 struct reply {
 	int type;
+	uint64_t req_id;
 	uint64_t refer_id;
+	char to[64];
 	int code;
 	char text[256];
 };
@@ -100,8 +103,10 @@ fake_router_readable(void *sock, void *arg)
 	} else if (fake.nreplies < 256) {
 		r = &fake.replies[fake.nreplies++];
 		memset(r, 0, sizeof(*r));
+		snprintf(r->to, sizeof(r->to), "%s", to);
 		if (view.env != NULL) {
 			r->type = (int)view.env->type;
+			r->req_id = view.env->req_id;
 			r->refer_id = view.env->refer_id;
 		}
 		if (view.status == ENVELOPE_OK && r->type == MT(ERROR)) {
@@ -196,7 +201,7 @@ teardown(void)
 {
 	int linger = 0;
 
-	bus_free(client);
+	bus_free(client); /* NULL when a test freed it */
 	zwatch_free(fake.router_watch);
 	zwatch_free(fake.xpub_watch);
 	zmq_setsockopt(fake.router, ZMQ_LINGER, &linger, sizeof(linger));
@@ -426,4 +431,162 @@ Test(dispatch, events_reach_handlers_by_type, .init = setup, .fini = teardown)
 	cr_assert_str_eq(handled.topics[0], "test.one");
 	cr_assert_str_eq(handled.topics[1], "test.two");
 	cr_assert_eq(handled.types[0], MT(HEARTBEAT));
+}
+
+struct outcome {
+	unsigned calls;
+	int type;
+	int code;
+	char text[256];
+	bool free_in_callback;
+	bool ask_again;
+	uint64_t again;
+	int again_errno;
+};
+
+static void
+note_outcome(struct bus *bus, const struct bus_result *res, void *ctx, uint64_t cookie)
+{
+	Picsec__V1__Ping ping = PICSEC__V1__PING__INIT;
+	struct outcome *o = ctx;
+
+	(void)cookie;
+	o->calls++;
+	o->type = res->type;
+	o->code = res->error_code;
+	snprintf(o->text, sizeof(o->text), "%s", res->error_text != NULL ? res->error_text : "");
+	if (o->ask_again) {
+		errno = 0;
+		o->again = bus_request(bus, "svc2", MT(PING), &ping.base, 100, note_outcome, o, 0);
+		o->again_errno = errno;
+	}
+	if (o->free_in_callback) {
+		bus_free(bus);
+		client = NULL;
+	}
+}
+
+static bool
+answered(void *arg)
+{
+	return ((struct outcome *)arg)->calls > 0;
+}
+
+Test(dispatch, replies_count_only_from_whom_was_asked_and_of_the_right_type, .init = setup,
+    .fini = teardown)
+{
+	Picsec__V1__Ping ping = PICSEC__V1__PING__INIT;
+	Picsec__V1__Pong pong = PICSEC__V1__PONG__INIT;
+	Picsec__V1__BusStats stats = PICSEC__V1__BUS_STATS__INIT;
+	struct outcome o = { 0 };
+	uint64_t id;
+
+	id = bus_request(client, "svc2", MT(PING), &ping.base, 2000, note_outcome, &o, 0);
+	cr_assert_neq(id, 0);
+	expect_replies(1);
+	cr_assert_str_eq(fake.replies[0].to, "svc2");
+	cr_assert_eq(fake.replies[0].req_id, id);
+	/* Someone else answering is not an answer. */
+	fake_send(fake.client_rid, "intruder", MT(PONG), 0, id, &pong.base);
+	test_run_for(loop, 50);
+	cr_assert_eq(o.calls, 0);
+	/* The right one answering with the wrong type is data loss, not a Pong. */
+	fake_send(fake.client_rid, "svc2", MT(BUS_STATS), 0, id, &stats.base);
+	cr_assert(test_run_until(loop, answered, &o, 2000));
+	cr_assert_eq(o.type, MT(ERROR));
+	cr_assert_eq(o.code, ERRC(DATA_LOSS));
+	cr_assert(strstr(o.text, "svc2 answered Ping with BusStats") != NULL, "%s", o.text);
+	/* And a late answer after that changes nothing. */
+	fake_send(fake.client_rid, "svc2", MT(PONG), 0, id, &pong.base);
+	test_run_for(loop, 50);
+	cr_assert_eq(o.calls, 1);
+	/* Events cannot be sent as requests. */
+	errno = 0;
+	cr_assert_eq(bus_request(client, "svc2", MT(HEARTBEAT), &(Picsec__V1__Heartbeat)
+	    PICSEC__V1__HEARTBEAT__INIT.base, 100, note_outcome, &o, 0), 0);
+	cr_assert_eq(errno, EINVAL);
+}
+
+static void
+answer_with_the_wrong_message(struct bus_msg *m, const ProtobufCMessage *payload, void *ctx)
+{
+	Picsec__V1__BusStats stats = PICSEC__V1__BUS_STATS__INIT;
+
+	(void)payload;
+	(void)ctx;
+	cr_assert_eq(bus_reply(m, MT(PONG), &stats.base), -1);
+}
+
+static void
+take_twice(struct bus_msg *m, const ProtobufCMessage *payload, void *ctx)
+{
+	Picsec__V1__Pong pong = PICSEC__V1__PONG__INIT;
+
+	(void)payload;
+	(void)ctx;
+	kept = bus_msg_take(m);
+	cr_assert_not_null(kept);
+	cr_assert_null(bus_msg_take(m), "a message is taken once");
+	cr_assert_eq(bus_reply(m, MT(PONG), &pong.base), -1, "the taken-from copy is dead");
+}
+
+Test(dispatch, a_wrong_answer_or_a_dead_copy_cannot_break_exactly_once, .init = setup,
+    .fini = teardown)
+{
+	static const struct bus_handler table[] = {
+		[MT(PING)] = { answer_with_the_wrong_message },
+		[MT(BUS_GET_STATS)] = { take_twice },
+	};
+	Picsec__V1__Ping ping = PICSEC__V1__PING__INIT;
+	Picsec__V1__BusGetStats get = PICSEC__V1__BUS_GET_STATS__INIT;
+	Picsec__V1__BusStats stats = PICSEC__V1__BUS_STATS__INIT;
+
+	bus_set_handlers(client, table, ARRAY_SIZE(table), NULL);
+	fake_send(fake.client_rid, "@tester", MT(PING), 1, 0, &ping.base);
+	expect_replies(1);
+	cr_assert_eq(fake.replies[0].code, ERRC(INTERNAL));
+	cr_assert(strstr(fake.replies[0].text, "malformed answer") != NULL, "%s",
+	    fake.replies[0].text);
+
+	fake_send(fake.client_rid, "@tester", MT(BUS_GET_STATS), 2, 0, &get.base);
+	test_run_for(loop, 50);
+	cr_assert_eq(fake.nreplies, 1);
+	cr_assert_eq(bus_reply(kept, MT(BUS_STATS), &stats.base), 0);
+	bus_msg_free(kept);
+	test_run_for(loop, 50);
+	cr_assert_eq(fake.nreplies, 2, "one answer, not two");
+	cr_assert_eq(fake.replies[1].type, MT(BUS_STATS));
+}
+
+Test(dispatch, freeing_the_bus_from_its_own_callback_is_safe, .init = setup, .fini = teardown)
+{
+	Picsec__V1__Ping ping = PICSEC__V1__PING__INIT;
+	Picsec__V1__Pong pong = PICSEC__V1__PONG__INIT;
+	struct outcome o = { .free_in_callback = true };
+	uint64_t id;
+
+	id = bus_request(client, "svc2", MT(PING), &ping.base, 2000, note_outcome, &o, 0);
+	expect_replies(1);
+	fake_send(fake.client_rid, "svc2", MT(PONG), 0, id, &pong.base);
+	/* A second message in the same batch: the freed bus must not be read for it. */
+	fake_send(fake.client_rid, "svc2", MT(PONG), 0, id, &pong.base);
+	cr_assert(test_run_until(loop, answered, &o, 2000));
+	cr_assert_null(client, "freed by the callback");
+	test_run_for(loop, 50);
+	cr_assert_eq(o.calls, 1);
+}
+
+Test(dispatch, requests_made_while_closing_are_refused, .init = setup, .fini = teardown)
+{
+	Picsec__V1__Ping ping = PICSEC__V1__PING__INIT;
+	struct outcome o = { .ask_again = true };
+
+	cr_assert_neq(bus_request(client, "svc2", MT(PING), &ping.base, 2000, note_outcome, &o,
+	    0), 0);
+	bus_free(client);
+	client = NULL;
+	cr_assert_eq(o.calls, 1, "the pending request got its one result");
+	cr_assert_eq(o.code, ERRC(CANCELLED));
+	cr_assert_eq(o.again, 0, "a request from that callback is refused");
+	cr_assert_eq(o.again_errno, ECANCELED);
 }

@@ -125,7 +125,12 @@ Test(catalog, every_type_has_its_message)
 		cr_assert_eq(catalog_type_by_name(d->short_name), v->value);
 		cr_assert_eq(catalog_type_by_name(d->name), v->value);
 		cr_assert_eq(catalog_type_by_name(v->name), v->value);
+		if (catalog_reply_type(v->value) != MT(NONE))
+			cr_assert_not_null(catalog_descriptor(catalog_reply_type(v->value)),
+			    "%s answers with a type the catalogue lacks", v->name);
 	}
+	cr_assert_eq(catalog_reply_type(MT(PING)), MT(PONG));
+	cr_assert_eq(catalog_reply_type(MT(HEARTBEAT)), MT(NONE), "an event is no request");
 	cr_assert_eq(catalog_type_by_name("NoSuchMessage"), MT(NONE));
 	cr_assert_null(catalog_descriptor(-1));
 	cr_assert_null(catalog_descriptor(catalog_type_limit()));
