@@ -353,6 +353,11 @@ bus_new(struct ev_loop *loop, const struct bus_options *opts, char *err, size_t 
 		snprintf(err, errlen, "cannot watch the bus sockets");
 		goto error;
 	}
+	/* Every call on these sockets goes through this library, which reports it. */
+	zwatch_track(bus->pub_watch);
+	zwatch_track(bus->sub_watch);
+	zwatch_track(bus->dealer_watch);
+	zwatch_track(bus->monitor_watch);
 	if (bus->name[0] != '\0') {
 		bus->heartbeat_timer = timers_add(bus->timers, bus->heartbeat_ms / 1000.0,
 		    bus_heartbeat, 0);
@@ -466,13 +471,19 @@ bus_on_state(struct bus *bus, bus_state_fn *fn, void *ctx)
 int
 bus_subscribe(struct bus *bus, const char *topic_prefix)
 {
-	return zmq_setsockopt(bus->sub, ZMQ_SUBSCRIBE, topic_prefix, strlen(topic_prefix));
+	int rc = zmq_setsockopt(bus->sub, ZMQ_SUBSCRIBE, topic_prefix, strlen(topic_prefix));
+
+	zwatch_touched(bus->sub_watch);
+	return rc;
 }
 
 int
 bus_unsubscribe(struct bus *bus, const char *topic_prefix)
 {
-	return zmq_setsockopt(bus->sub, ZMQ_UNSUBSCRIBE, topic_prefix, strlen(topic_prefix));
+	int rc = zmq_setsockopt(bus->sub, ZMQ_UNSUBSCRIBE, topic_prefix, strlen(topic_prefix));
+
+	zwatch_touched(bus->sub_watch);
+	return rc;
 }
 
 static void
@@ -500,9 +511,11 @@ bus_send_pair(struct bus *bus, void *sock, const char *first, size_t first_len, 
 	    zmq_msg_send(&msg, sock, ZMQ_DONTWAIT) == -1) {
 		zmq_msg_close(&msg);
 		bus->counters.send_failed++;
+		zwatch_touched(sock == bus->pub ? bus->pub_watch : bus->dealer_watch);
 		return -1;
 	}
 	bus->counters.sent++;
+	zwatch_touched(sock == bus->pub ? bus->pub_watch : bus->dealer_watch);
 	return 0;
 }
 

@@ -24,6 +24,13 @@ typedef bool zwatch_fn(void *sock, void *arg);
  * the others; 0 picks a default. */
 struct zwatch *zwatch_new(struct ev_loop *loop, void *sock, zwatch_fn *fn, void *arg,
     unsigned batch);
+/* Promises that every ZeroMQ call on the socket made outside fn (a send, a setsockopt) is
+ * followed by zwatch_touched(). Then the socket is only asked about before the loop blocks
+ * when something may have changed: a receive of fn's, or a reported call, since it was last
+ * found empty. Without the promise it is asked every time. */
+void zwatch_track(struct zwatch *zw);
+void zwatch_touched(struct zwatch *zw);
+
 /* Stops and frees; safe from inside its own fn (the drain stops there). */
 void zwatch_free(struct zwatch *zw);
 

@@ -66,6 +66,7 @@ busd_publish(struct busd *bd, const char *topic, const struct env_source *src, i
 	zmq_msg_t env;
 	size_t len, topic_len = strlen(topic);
 	void *buf;
+	int rc;
 
 	hdr.seq = src == NULL ? ++bd->seq : 0;
 	buf = envelope_pack(src != NULL ? src : &bd->src, &hdr, msg, &len);
@@ -76,8 +77,10 @@ busd_publish(struct busd *bd, const char *topic, const struct env_source *src, i
 		return;
 	}
 	busd_tap(bd, "event", topic, topic_len, &env);
-	if (zmq_send(bd->xpub, topic, topic_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1 ||
-	    zmq_msg_send(&env, bd->xpub, ZMQ_DONTWAIT) == -1) {
+	rc = zmq_send(bd->xpub, topic, topic_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1 ||
+	    zmq_msg_send(&env, bd->xpub, ZMQ_DONTWAIT) == -1 ? -1 : 0;
+	zwatch_touched(bd->xpub_watch);
+	if (rc == -1) {
 		zmq_msg_close(&env);
 		return;
 	}
@@ -107,8 +110,11 @@ busd_xsub_readable(void *sock, void *arg)
 	busd_tap(bd, "event", zmq_msg_data(&topic), zmq_msg_size(&topic), &env);
 	busd_heard(bd, zmq_msg_data(&topic), zmq_msg_size(&topic));
 	if (zmq_msg_send(&topic, bd->xpub, ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1 ||
-	    zmq_msg_send(&env, bd->xpub, ZMQ_DONTWAIT) == -1)
+	    zmq_msg_send(&env, bd->xpub, ZMQ_DONTWAIT) == -1) {
+		zwatch_touched(bd->xpub_watch);
 		goto out;
+	}
+	zwatch_touched(bd->xpub_watch);
 	bd->counters.events_forwarded++;
 out:
 	zmq_msg_close(&topic);
@@ -369,6 +375,10 @@ busd_new(struct ev_loop *loop, const struct busd_options *opts, char *err, size_
 		snprintf(err, errlen, "cannot watch the bus sockets");
 		goto error;
 	}
+	/* busd reports each of its own calls on these sockets (zwatch_touched). */
+	zwatch_track(bd->xsub_watch);
+	zwatch_track(bd->xpub_watch);
+	zwatch_track(bd->router_watch);
 	bd->in_grace = true;
 	bd->grace_timer = timers_add(bd->timers,
 	    (opts->grace_ms > 0 ? opts->grace_ms : BUSD_DEFAULT_GRACE_MS) / 1000.0, busd_grace_end,

@@ -81,7 +81,7 @@ busd_send_own(struct busd *bd, const char *rid, uint64_t refer_id, int type,
 	zmq_msg_t env;
 	size_t len;
 	void *buf;
-	int n;
+	int n, rc;
 
 	hdr.seq = ++bd->seq;
 	buf = envelope_pack(&bd->src, &hdr, msg, &len);
@@ -94,9 +94,11 @@ busd_send_own(struct busd *bd, const char *rid, uint64_t refer_id, int type,
 	n = snprintf(route, sizeof(route), "busd > %s", busd_route_name(bd, rid));
 	busd_tap(bd, "reply", route, (size_t)n < sizeof(route) ? (size_t)n : sizeof(route) - 1,
 	    &env);
-	if (zmq_send(bd->router, rid, strlen(rid), ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1 ||
+	rc = zmq_send(bd->router, rid, strlen(rid), ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1 ||
 	    zmq_send(bd->router, "busd", 4, ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1 ||
-	    zmq_msg_send(&env, bd->router, ZMQ_DONTWAIT) == -1) {
+	    zmq_msg_send(&env, bd->router, ZMQ_DONTWAIT) == -1 ? -1 : 0;
+	zwatch_touched(bd->router_watch);
+	if (rc == -1) {
 		zmq_msg_close(&env);
 		bd->counters.unroutable++;
 		return;
@@ -168,6 +170,7 @@ busd_forward(struct busd *bd, const char *dest, const char *via, zmq_msg_t *env,
     const char *kind, const char *route)
 {
 	busd_tap(bd, kind, route, strlen(route), env);
+	zwatch_touched(bd->router_watch);
 	if (zmq_send(bd->router, dest, strlen(dest), ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1)
 		return -1;
 	/* Past the first frame ZeroMQ takes the whole message. */
