@@ -25,23 +25,19 @@ bus_note_rejected(struct bus *bus, const char *from, const char *why)
 		    (unsigned long long)n);
 }
 
-/* Receives [first][second] with nothing more. Returns 1 with both frames, 0 when nothing was
- * waiting, -1 for a message of another shape (drained and counted). */
+/* Receives [first][second] into f[0..2). Returns 1 with both, 0 when nothing was waiting,
+ * -1 for a message of another shape (counted). */
 static int
-bus_recv_pair(struct bus *bus, void *sock, zmq_msg_t *first, zmq_msg_t *second)
+bus_recv_pair(struct bus *bus, void *sock, zmq_msg_t f[2])
 {
-	zmq_msg_init(first);
-	zmq_msg_init(second);
-	if (zmq_msg_recv(first, sock, ZMQ_DONTWAIT) == -1)
+	size_t n = zsock_recv_frames(sock, f, 2);
+
+	if (n == 0)
 		return 0;
 	bus->counters.received++;
-	if (!zmq_msg_more(first) || zmq_msg_recv(second, sock, ZMQ_DONTWAIT) == -1) {
-		bus_note_rejected(bus, "the bus", "a one-frame message");
-		return -1;
-	}
-	if (zmq_msg_more(second)) {
-		zsock_drain_more(sock);
-		bus_note_rejected(bus, "the bus", "a message of more than two frames");
+	if (n != 2) {
+		bus_note_rejected(bus, "the bus", n < 2 ? "a one-frame message" :
+		    "a message of more than two frames");
 		return -1;
 	}
 	return 1;
@@ -132,16 +128,15 @@ bus_dealer_readable(void *sock, void *arg)
 {
 	struct bus *bus = arg;
 	struct bus_msg m = { .bus = bus };
-	zmq_msg_t route, body;
+	zmq_msg_t f[2];
 	int rc;
 
-	rc = bus_recv_pair(bus, sock, &route, &body);
+	rc = bus_recv_pair(bus, sock, f);
 	if (rc == 1) {
-		bus_copy_frame(m.from, sizeof(m.from), &route);
-		bus_open_frame(&body, &m.view);
+		bus_copy_frame(m.from, sizeof(m.from), &f[0]);
+		bus_open_frame(&f[1], &m.view);
 	}
-	zmq_msg_close(&route);
-	zmq_msg_close(&body);
+	zsock_close_frames(f, 2);
 	if (rc != 1)
 		return rc != 0;
 
@@ -171,17 +166,16 @@ bus_sub_readable(void *sock, void *arg)
 {
 	struct bus *bus = arg;
 	struct bus_msg m = { .bus = bus };
-	zmq_msg_t topic, body;
 	bus_handler_fn *fn;
+	zmq_msg_t f[2];
 	int rc;
 
-	rc = bus_recv_pair(bus, sock, &topic, &body);
+	rc = bus_recv_pair(bus, sock, f);
 	if (rc == 1) {
-		bus_copy_frame(m.from, sizeof(m.from), &topic);
-		bus_open_frame(&body, &m.view);
+		bus_copy_frame(m.from, sizeof(m.from), &f[0]);
+		bus_open_frame(&f[1], &m.view);
 	}
-	zmq_msg_close(&topic);
-	zmq_msg_close(&body);
+	zsock_close_frames(f, 2);
 	if (rc != 1)
 		return rc != 0;
 

@@ -58,6 +58,32 @@ zsock_drain_more(void *sock)
 	}
 }
 
+size_t
+zsock_recv_frames(void *sock, zmq_msg_t *frames, size_t max)
+{
+	size_t n;
+
+	for (n = 0; n < max; n++)
+		zmq_msg_init(&frames[n]);
+	for (n = 0; n < max; n++) {
+		if (zmq_msg_recv(&frames[n], sock, ZMQ_DONTWAIT) == -1)
+			return n; /* 0: nothing; else a part missing, which ZeroMQ never does */
+		if (!zmq_msg_more(&frames[n]))
+			return n + 1;
+	}
+	zsock_drain_more(sock);
+	return max + 1;
+}
+
+void
+zsock_close_frames(zmq_msg_t *frames, size_t max)
+{
+	size_t n;
+
+	for (n = 0; n < max; n++)
+		zmq_msg_close(&frames[n]);
+}
+
 static void
 zwatch_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 {

@@ -12,6 +12,9 @@
 #define PICSEC_ZWATCH_H
 
 #include <stdbool.h>
+#include <stddef.h>
+
+#include <zmq.h>
 
 struct ev_loop;
 struct zwatch;
@@ -39,5 +42,12 @@ bool zsock_readable(void *sock);
 
 /* Reads and drops the remaining parts of a multipart message; returns how many. */
 unsigned zsock_drain_more(void *sock);
+
+/* Receives one whole message of up to max parts into frames[0..max), without waiting.
+ * Returns the number of parts, 0 when nothing was waiting, or max + 1 for a message with more
+ * parts than that (the first max are in frames, the rest dropped). Every frame is initialised
+ * either way: zsock_close_frames(frames, max) after. */
+size_t zsock_recv_frames(void *sock, zmq_msg_t *frames, size_t max);
+void zsock_close_frames(zmq_msg_t *frames, size_t max);
 
 #endif

@@ -92,34 +92,25 @@ static bool
 busd_xsub_readable(void *sock, void *arg)
 {
 	struct busd *bd = arg;
-	zmq_msg_t topic, env;
+	zmq_msg_t f[2];
+	size_t n;
 
-	zmq_msg_init(&topic);
-	zmq_msg_init(&env);
-	if (zmq_msg_recv(&topic, sock, ZMQ_DONTWAIT) == -1) {
-		zmq_msg_close(&topic);
-		zmq_msg_close(&env);
-		return false;
-	}
-	if (!zmq_msg_more(&topic) || zmq_msg_recv(&env, sock, ZMQ_DONTWAIT) == -1 ||
-	    zmq_msg_more(&env)) {
-		zsock_drain_more(sock);
+	n = zsock_recv_frames(sock, f, 2);
+	if (n == 0)
+		goto out;
+	if (n != 2) {
 		bd->counters.malformed++;
 		goto out;
 	}
-	busd_tap(bd, "event", zmq_msg_data(&topic), zmq_msg_size(&topic), &env);
-	busd_heard(bd, zmq_msg_data(&topic), zmq_msg_size(&topic));
-	if (zmq_msg_send(&topic, bd->xpub, ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1 ||
-	    zmq_msg_send(&env, bd->xpub, ZMQ_DONTWAIT) == -1) {
-		zwatch_touched(bd->xpub_watch);
-		goto out;
-	}
+	busd_tap(bd, "event", zmq_msg_data(&f[0]), zmq_msg_size(&f[0]), &f[1]);
+	busd_heard(bd, zmq_msg_data(&f[0]), zmq_msg_size(&f[0]));
+	if (zmq_msg_send(&f[0], bd->xpub, ZMQ_SNDMORE | ZMQ_DONTWAIT) != -1 &&
+	    zmq_msg_send(&f[1], bd->xpub, ZMQ_DONTWAIT) != -1)
+		bd->counters.events_forwarded++;
 	zwatch_touched(bd->xpub_watch);
-	bd->counters.events_forwarded++;
 out:
-	zmq_msg_close(&topic);
-	zmq_msg_close(&env);
-	return true;
+	zsock_close_frames(f, 2);
+	return n != 0;
 }
 
 /* Subscriptions arriving at XPUB: a new subscriber to "hello." gets every registered

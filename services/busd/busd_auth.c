@@ -44,24 +44,16 @@ bool
 busd_zap_readable(void *sock, void *arg)
 {
 	struct busd *bd = arg;
-	zmq_msg_t frames[ZAP_REQUEST_FRAMES + 1];
+	zmq_msg_t frames[ZAP_REQUEST_FRAMES];
 	char addr[64], user[CURVE_Z85_LEN + 1];
-	size_t n = 0, i, len;
-	bool more = true, allowed = false;
+	size_t n, len;
+	bool allowed = false;
 
-	while (more && n < ARRAY_SIZE(frames)) {
-		zmq_msg_init(&frames[n]);
-		if (zmq_msg_recv(&frames[n], sock, ZMQ_DONTWAIT) == -1) {
-			zmq_msg_close(&frames[n]);
-			if (n == 0)
-				return false;
-			break;
-		}
-		more = zmq_msg_more(&frames[n]);
-		n++;
+	n = zsock_recv_frames(sock, frames, ZAP_REQUEST_FRAMES);
+	if (n == 0) {
+		zsock_close_frames(frames, ZAP_REQUEST_FRAMES);
+		return false;
 	}
-	if (more)
-		zsock_drain_more(sock);
 	/* version, request id, domain, address, routing id, mechanism, credentials */
 	if (n != ZAP_REQUEST_FRAMES || zmq_msg_size(&frames[0]) != 3 ||
 	    memcmp(zmq_msg_data(&frames[0]), "1.0", 3) != 0) {
@@ -73,8 +65,7 @@ busd_zap_readable(void *sock, void *arg)
 			zmq_msg_send(&frames[1], sock, ZMQ_SNDMORE);
 		else
 			zmq_send(sock, "", 0, ZMQ_SNDMORE);
-		for (i = 0; i < n; i++)
-			zmq_msg_close(&frames[i]);
+		zsock_close_frames(frames, ZAP_REQUEST_FRAMES);
 		zmq_send(sock, "500", 3, ZMQ_SNDMORE);
 		zmq_send(sock, "malformed ZAP request", 21, ZMQ_SNDMORE);
 		zmq_send(sock, "", 0, ZMQ_SNDMORE);
@@ -100,7 +91,6 @@ busd_zap_readable(void *sock, void *arg)
 		    user[0] != '\0' ? user : "(none)");
 		busd_zap_send(sock, &frames[1], "400", "key not allowed", "");
 	}
-	for (i = 0; i < n; i++)
-		zmq_msg_close(&frames[i]);
+	zsock_close_frames(frames, ZAP_REQUEST_FRAMES);
 	return true;
 }

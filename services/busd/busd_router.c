@@ -301,45 +301,33 @@ busd_router_readable(void *sock, void *arg)
 {
 	struct busd *bd = arg;
 	char sender[BUSD_ROUTE_MAX], to[BUSD_ROUTE_MAX];
-	zmq_msg_t f_sender, f_to, env;
-	bool shaped;
+	zmq_msg_t f[3]; /* [sender][to][envelope] */
+	size_t n;
 
-	zmq_msg_init(&f_sender);
-	zmq_msg_init(&f_to);
-	zmq_msg_init(&env);
-	if (zmq_msg_recv(&f_sender, sock, ZMQ_DONTWAIT) == -1) {
-		zmq_msg_close(&f_sender);
-		zmq_msg_close(&f_to);
-		zmq_msg_close(&env);
+	n = zsock_recv_frames(sock, f, 3);
+	if (n == 0) {
+		zsock_close_frames(f, 3);
 		return false;
 	}
-	shaped = zmq_msg_more(&f_sender) && zmq_msg_recv(&f_to, sock, ZMQ_DONTWAIT) != -1 &&
-	    zmq_msg_more(&f_to) && zmq_msg_recv(&env, sock, ZMQ_DONTWAIT) != -1 &&
-	    !zmq_msg_more(&env) && zmq_msg_size(&f_to) > 0 &&
-	    zmq_msg_size(&f_to) < BUSD_ROUTE_MAX &&
-	    memchr(zmq_msg_data(&f_to), '\0', zmq_msg_size(&f_to)) == NULL;
-	busd_frame_string(sender, sizeof(sender), &f_sender);
-	busd_frame_string(to, sizeof(to), &f_to);
-	/* Replies go back by the sender's routing id: only ids a bus client sets ("@name/…",
-	 * printable) are accepted, never libzmq's generated ones or a service's name. */
-	if (shaped && !busd_route_ok(&f_sender)) {
-		zsock_drain_more(sock);
-		bd->counters.malformed++;
-		log_debug("request from a connection without a picsec routing id: dropped");
-	} else if (!shaped) {
-		zsock_drain_more(sock);
+	busd_frame_string(sender, sizeof(sender), &f[0]);
+	busd_frame_string(to, sizeof(to), &f[1]);
+	if (n != 3 || zmq_msg_size(&f[1]) == 0 || zmq_msg_size(&f[1]) >= BUSD_ROUTE_MAX ||
+	    memchr(zmq_msg_data(&f[1]), '\0', zmq_msg_size(&f[1])) != NULL) {
 		bd->counters.malformed++;
 		log_debug("malformed request frames from %s", sender);
+	} else if (!busd_route_ok(&f[0])) {
+		/* Replies go back by the sender's routing id: only ids a bus client sets
+		 * ("@name/...", printable) are accepted, never libzmq's generated ones. */
+		bd->counters.malformed++;
+		log_debug("request from a connection without a picsec routing id: dropped");
 	} else if (strcmp(to, "busd") == 0) {
-		busd_route_local(bd, sender, &env);
+		busd_route_local(bd, sender, &f[2]);
 	} else if (to[0] == '@') {
-		busd_route_reply(bd, sender, to, &env);
+		busd_route_reply(bd, sender, to, &f[2]);
 	} else {
-		busd_route_request(bd, sender, to, &env);
+		busd_route_request(bd, sender, to, &f[2]);
 	}
-	zmq_msg_close(&f_sender);
-	zmq_msg_close(&f_to);
-	zmq_msg_close(&env);
+	zsock_close_frames(f, 3);
 	return true;
 }
 

@@ -82,23 +82,15 @@ busmon_tap_readable(void *sock, void *arg)
 	struct busmon *bm = arg;
 	zmq_msg_t frames[3];
 	struct tap_record rec;
-	size_t n = 0, i;
-	bool more = true, go_on = true;
+	bool go_on = true;
+	size_t n;
 
-	while (more && n < 3) {
-		zmq_msg_init(&frames[n]);
-		if (zmq_msg_recv(&frames[n], sock, ZMQ_DONTWAIT) == -1) {
-			zmq_msg_close(&frames[n]);
-			if (n == 0)
-				return false;
-			break;
-		}
-		more = zmq_msg_more(&frames[n]);
-		n++;
+	n = zsock_recv_frames(sock, frames, 3);
+	if (n == 0) {
+		zsock_close_frames(frames, 3);
+		return false;
 	}
-	if (more)
-		zsock_drain_more(sock);
-	if (n == 3 && !more) {
+	if (n == 3) {
 		rec.received_ns = realtime_ns();
 		rec.kind = zmq_msg_data(&frames[0]);
 		rec.kind_len = zmq_msg_size(&frames[0]);
@@ -111,8 +103,7 @@ busmon_tap_readable(void *sock, void *arg)
 	} else {
 		log_warnx("a tap frame of %zu parts, not [kind][route][envelope]", n);
 	}
-	for (i = 0; i < n; i++)
-		zmq_msg_close(&frames[i]);
+	zsock_close_frames(frames, 3);
 	if (!go_on)
 		ev_break(bm->loop, EVBREAK_ALL);
 	return go_on;
