@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "envelope.h"
+
 /* What one event run saw. Children update it live, so whatever they did before a deadline or
  * a crash is still there for the report. */
 struct bench_events {
@@ -55,7 +57,6 @@ enum { BENCH_EVENT_HWM = 100000, BENCH_WARMUP = 500 };
 typedef void bench_role_fn(const struct bench *b, int fd, void *out);
 
 /* bench_bus.c */
-uint64_t bench_now_ns(void);
 bool bench_expired(const struct bench *b);
 /* Milliseconds left before the deadline, at least 0, at most cap. */
 int bench_left_ms(const struct bench *b, int cap);

@@ -38,25 +38,16 @@ enum {
 /* Set by SIGINT/SIGTERM in the parent: stop waiting, clean up, report what there is. */
 static volatile sig_atomic_t bench_interrupted;
 
-uint64_t
-bench_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 bool
 bench_expired(const struct bench *b)
 {
-	return bench_interrupted || bench_now_ns() >= b->deadline_ns;
+	return bench_interrupted || monotonic_ns() >= b->deadline_ns;
 }
 
 int
 bench_left_ms(const struct bench *b, int cap)
 {
-	uint64_t now = bench_now_ns(), left;
+	uint64_t now = monotonic_ns(), left;
 
 	if (now >= b->deadline_ns)
 		return 0;
@@ -169,7 +160,7 @@ bench_reap(int pid, uint64_t until_ns)
 
 	if (pid <= 0)
 		return;
-	while (bench_now_ns() < until_ns && !bench_interrupted) {
+	while (monotonic_ns() < until_ns && !bench_interrupted) {
 		if (waitpid(pid, NULL, WNOHANG) == pid)
 			return;
 		nanosleep(&step, NULL);
@@ -457,7 +448,7 @@ main(int argc, char **argv)
 	signal(SIGINT, bench_on_signal);
 	signal(SIGTERM, bench_on_signal);
 	signal(SIGPIPE, SIG_IGN); /* a role that died must not take the other with it */
-	b.deadline_ns = bench_now_ns() + timeout_s * 1000000000ULL;
+	b.deadline_ns = monotonic_ns() + timeout_s * 1000000000ULL;
 
 	zmq_version(&major, &minor, &patch);
 	printf("bench_bus: %llu events, %llu requests (+%d warm-up), ZeroMQ %d.%d.%d, %ld CPUs, "
@@ -482,7 +473,7 @@ main(int argc, char **argv)
 	if (bench_expired(&b))
 		printf("stopped early (timeout or signal): the figures cover what ran before\n");
 	kill(busd_pid, SIGTERM);
-	bench_reap(busd_pid, bench_now_ns() + 2000000000ULL);
+	bench_reap(busd_pid, monotonic_ns() + 2000000000ULL);
 	bench_report(&b);
 	rc = 0;
 out:

@@ -58,7 +58,7 @@ static bool
 events_note(struct events_sub *s, const char *topic, size_t len)
 {
 	char c = EVENTS_SYNCED;
-	uint64_t now = bench_now_ns();
+	uint64_t now = monotonic_ns();
 
 	s->active_ns = now;
 	if (events_topic_is(topic, len, BENCH_TOPIC_PROBE)) {
@@ -79,7 +79,7 @@ static bool
 events_idle(const struct events_sub *s)
 {
 	return bench_expired(s->b) ||
-	    (s->out->synced && bench_now_ns() - s->active_ns > EVENTS_IDLE_NS);
+	    (s->out->synced && monotonic_ns() - s->active_ns > EVENTS_IDLE_NS);
 }
 
 static void
@@ -210,7 +210,7 @@ events_publish(const struct bench *b, int fd, struct bench_events *out, events_s
 	}
 	if (mark != NULL)
 		mark(arg, out, false);
-	t0 = bench_now_ns();
+	t0 = monotonic_ns();
 	for (i = 0; i < b->events; i++) {
 		if (send(arg, BENCH_TOPIC_EVENT, i) == 0)
 			out->offered++;
@@ -219,7 +219,7 @@ events_publish(const struct bench *b, int fd, struct bench_events *out, events_s
 		if ((i & 4095) == 4095 && bench_expired(b))
 			break;
 	}
-	out->send_s = (double)(bench_now_ns() - t0) / 1e9;
+	out->send_s = (double)(monotonic_ns() - t0) / 1e9;
 	/* Closing now would throw away what is still queued: wait for the subscriber. */
 	while (c != EVENTS_DONE && poll(&pfd, 1, bench_left_ms(b, 1000)) >= 0 &&
 	    !bench_expired(b)) {

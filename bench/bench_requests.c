@@ -86,7 +86,7 @@ static void
 requests_bus_reply(struct bus *bus, const struct bus_result *res, void *ctx, uint64_t cookie)
 {
 	struct requests_bus *s = ctx;
-	uint64_t rtt = bench_now_ns() - s->t0;
+	uint64_t rtt = monotonic_ns() - s->t0;
 
 	if (res->type != MT(PONG)) {
 		s->out->failed++;
@@ -107,7 +107,7 @@ requests_bus_send(struct requests_bus *s)
 	uint64_t i = s->next++;
 
 	ping.token = i;
-	s->t0 = bench_now_ns();
+	s->t0 = monotonic_ns();
 	if (bus_request(s->bus, "echo", MT(PING), &ping.base, REQUESTS_TIMEOUT_MS,
 	    requests_bus_reply, s, i) == 0) {
 		s->out->failed++;
@@ -269,7 +269,7 @@ requests_direct_client(const struct bench *b, int fd, void *arg)
 	for (i = 0; i < total && !bench_expired(b); i++) {
 		ping.token = i;
 		hdr.seq = hdr.req_id = i + 1;
-		t0 = bench_now_ns();
+		t0 = monotonic_ns();
 		env = envelope_pack(&src, &hdr, &ping.base, &len);
 		if (env == NULL || bench_send_packed(sock, NULL, env, len) == -1) {
 			out->failed++;
@@ -288,7 +288,7 @@ requests_direct_client(const struct bench *b, int fd, void *arg)
 		    view.env->type != MT(PONG) || view.env->refer_id != hdr.req_id) {
 			out->failed++;
 		} else if (i >= BENCH_WARMUP) {
-			ns[out->done++] = bench_now_ns() - t0;
+			ns[out->done++] = monotonic_ns() - t0;
 		}
 		envelope_close(&view);
 		zmq_msg_close(&reply);
@@ -312,5 +312,5 @@ bench_requests_run(const struct bench *b, bool direct)
 	/* The server has nothing left to do; it would stop by itself at the deadline. */
 	if (server > 0)
 		kill(server, SIGTERM);
-	bench_reap(server, bench_now_ns() + 2000000000ULL);
+	bench_reap(server, monotonic_ns() + 2000000000ULL);
 }

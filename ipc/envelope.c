@@ -18,12 +18,18 @@ realtime_ns(void)
 }
 
 uint64_t
-monotonic_ms(void)
+monotonic_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000ULL + (uint64_t)ts.tv_nsec / 1000000ULL;
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t
+monotonic_ms(void)
+{
+	return monotonic_ns() / 1000000ULL;
 }
 
 void *

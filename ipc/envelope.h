@@ -61,5 +61,7 @@ ProtobufCMessage *pb_message_dup(const ProtobufCMessage *msg);
 uint64_t realtime_ns(void);
 /* Milliseconds of CLOCK_MONOTONIC, for uptimes and deadlines. */
 uint64_t monotonic_ms(void);
+/* Nanoseconds of CLOCK_MONOTONIC, for measuring. */
+uint64_t monotonic_ns(void);
 
 #endif

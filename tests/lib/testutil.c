@@ -167,6 +167,14 @@ test_busd_stop(pid_t pid)
 	    "picsec-busd did not exit cleanly on SIGTERM (status 0x%x)", status);
 }
 
+void
+test_busd_finish(pid_t *pid)
+{
+	if (*pid > 0)
+		test_busd_stop(*pid);
+	*pid = 0;
+}
+
 struct test_until {
 	test_cond_fn *cond;
 	void *arg;

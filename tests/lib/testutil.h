@@ -33,6 +33,9 @@ pid_t test_busd_start(const char *rundir, ...);
 /* Stops it with SIGTERM and asserts a clean exit (status 0): under the sanitizers that is
  * also where busd's own leaks and errors would show. */
 void test_busd_stop(pid_t pid);
+/* The last step of a test that started busd: stops it as above if it runs and clears *pid.
+ * (Criterion does not report assertions made in .fini, so this cannot wait for teardown.) */
+void test_busd_finish(pid_t *pid);
 
 bool test_wait_path(const char *path, unsigned timeout_ms);
 

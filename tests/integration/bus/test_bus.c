@@ -114,16 +114,6 @@ all_thousand(void *arg)
 	return ((struct counter *)arg)->count >= 1000;
 }
 
-/* The end of every test that got this far: busd must exit cleanly (Criterion does not
- * report assertions made in .fini, so this is the test's last step). */
-static void
-finish(void)
-{
-	if (busd > 0)
-		test_busd_stop(busd);
-	busd = 0;
-}
-
 /* The edge-trigger trap: 1,000 events queued while the loop is not running must all arrive,
  * not just the first (ZMQ_FD signals an edge, not a level). */
 Test(bus, thousand_queued_events_all_reach_a_libev_subscriber, .init = setup, .fini = teardown)
@@ -159,7 +149,7 @@ Test(bus, thousand_queued_events_all_reach_a_libev_subscriber, .init = setup, .f
 	cr_assert(c.in_order, "in publishing order");
 	bus_free(pub);
 	bus_free(sub);
-	finish();
+	test_busd_finish(&busd);
 }
 
 static bool
@@ -231,7 +221,7 @@ Test(bus, request_to_a_registered_service_gets_its_reply, .init = setup, .fini =
 	bus_call_result_free(r);
 	bus_free(cli);
 	bus_free(svc);
-	finish();
+	test_busd_finish(&busd);
 }
 
 Test(bus, request_to_an_unregistered_service_fails_clearly, .init = setup, .fini = teardown)
@@ -250,7 +240,7 @@ Test(bus, request_to_an_unregistered_service_fails_clearly, .init = setup, .fini
 	cr_assert(strstr(why, "no service 'nosuch' is registered on the bus [E_UNAVAILABLE from "
 	    "busd]") != NULL, "%s", why);
 	bus_free(cli);
-	finish();
+	test_busd_finish(&busd);
 }
 
 Test(bus, request_without_a_bus_times_out_with_the_reason, .init = setup, .fini = teardown)
@@ -262,7 +252,7 @@ Test(bus, request_without_a_bus_times_out_with_the_reason, .init = setup, .fini 
 	cr_assert(strstr(why, "no reply from 'configd' to Ping within 300 ms: not connected to "
 	    "the bus (is picsec-busd running?)") != NULL, "%s", why);
 	bus_free(cli);
-	finish();
+	test_busd_finish(&busd);
 }
 
 struct states {
@@ -314,7 +304,7 @@ Test(bus, busd_restart_is_survived_without_restarting_anything_else, .init = set
 	cr_assert_eq(c.registrations, 2);
 	bus_free(cli);
 	bus_free(svc);
-	finish();
+	test_busd_finish(&busd);
 }
 
 /* Sends [busd][frame] from a DEALER of our own and returns the Error busd answers with. */
@@ -404,7 +394,7 @@ Test(bus, malformed_requests_to_busd_get_errors_and_busd_lives_on, .init = setup
 	cr_assert_eq(ping(cli, "busd", 3000, why, sizeof(why)), 0, "%s", why);
 	cr_assert_eq(waitpid(busd, NULL, WNOHANG), 0, "busd is still running");
 	bus_free(cli);
-	finish();
+	test_busd_finish(&busd);
 }
 
 struct tokens {
@@ -485,7 +475,7 @@ Test(bus, requests_held_at_start_keep_their_order, .init = setup, .fini = teardo
 		    (unsigned long long)t.seen[i], (unsigned long long)i + 1);
 	bus_free(late);
 	bus_free(cli);
-	finish();
+	test_busd_finish(&busd);
 }
 
 /* A service that registers and is gone before busd can hand it the requests it held: busd
@@ -542,7 +532,7 @@ Test(bus, held_requests_for_a_service_that_vanished_are_answered, .init = setup,
 	cr_assert_eq(t.pongs, 0, "no Pong from a ghost");
 	cr_assert_eq(t.last_code, ERRC(UNAVAILABLE));
 	bus_free(cli);
-	finish();
+	test_busd_finish(&busd);
 }
 
 static bool
@@ -591,7 +581,7 @@ Test(bus, a_dead_service_is_unregistered, .init = setup, .fini = teardown)
 		test_run_for(loop, 200);
 	cr_assert_lt(i, 40, "still listed after 8 s");
 	bus_free(cli);
-	finish();
+	test_busd_finish(&busd);
 }
 
 Test(bus, sockets_are_0660_with_the_configured_group, .init = setup, .fini = teardown)
@@ -613,7 +603,7 @@ Test(bus, sockets_are_0660_with_the_configured_group, .init = setup, .fini = tea
 		    (unsigned)(st.st_mode & 07777));
 		cr_assert_eq(st.st_gid, gr->gr_gid, "%s belongs to group daemon", path);
 	}
-	finish();
+	test_busd_finish(&busd);
 	for (i = 0; i < ARRAY_SIZE(names); i++) {
 		snprintf(path, sizeof(path), "%s/%s", rundir, names[i]);
 		cr_assert_neq(stat(path, &st), 0, "%s is removed at exit", path);
@@ -633,5 +623,5 @@ Test(bus, a_second_busd_on_the_same_rundir_is_refused, .init = setup, .fini = te
 	cr_assert_neq(status, -1, "the second busd exits");
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1);
 	cr_assert_eq(waitpid(busd, NULL, WNOHANG), 0, "the first one still runs");
-	finish();
+	test_busd_finish(&busd);
 }

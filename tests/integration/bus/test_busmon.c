@@ -72,16 +72,6 @@ count_lines(const char *s)
 	return n;
 }
 
-/* The end of every test that got this far: busd must exit cleanly (Criterion does not
- * report assertions made in .fini, so this is the test's last step). */
-static void
-finish(void)
-{
-	if (busd > 0)
-		test_busd_stop(busd);
-	busd = 0;
-}
-
 /* The issue's acceptance check, as the issue states it. */
 Test(busmon, three_decoded_messages_from_a_fresh_busd, .init = setup, .fini = teardown)
 {
@@ -99,7 +89,7 @@ Test(busmon, three_decoded_messages_from_a_fresh_busd, .init = setup, .fini = te
 		    "%s", line);
 	}
 	free(out);
-	finish();
+	test_busd_finish(&busd);
 }
 
 static bool
@@ -163,7 +153,7 @@ Test(busmon, decodes_nested_messages_it_has_no_code_for, .init = setup, .fini = 
 	snprintf(pid, sizeof(pid), "\"pid\":%d,", (int)getpid());
 	cr_assert(strstr(out, pid) != NULL, "%s", out);
 	free(out);
-	finish();
+	test_busd_finish(&busd);
 }
 
 Test(busmon, filters_by_service_and_topic_in_one_line_form, .init = setup, .fini = teardown)
@@ -177,7 +167,7 @@ Test(busmon, filters_by_service_and_topic_in_one_line_form, .init = setup, .fini
 	cr_assert(strstr(out, " event   hello.echo from echo #") != NULL, "%s", out);
 	cr_assert(strstr(out, " ServiceHello {service=\"echo\" incarnation=") != NULL, "%s", out);
 	free(out);
-	finish();
+	test_busd_finish(&busd);
 }
 
 Test(busmon, timeout_before_count_is_a_failure, .init = setup, .fini = teardown)
@@ -186,7 +176,7 @@ Test(busmon, timeout_before_count_is_a_failure, .init = setup, .fini = teardown)
 	    NULL), 5000);
 
 	cr_assert_eq(exit_code(status), 1);
-	finish();
+	test_busd_finish(&busd);
 }
 
 Test(busmon, records_and_replays, .init = setup, .fini = teardown)
@@ -223,7 +213,7 @@ Test(busmon, records_and_replays, .init = setup, .fini = teardown)
 	out = test_read_file(out_path);
 	cr_assert_eq(count_lines(out), 1, "the intact record is still shown: %s", out);
 	free(out);
-	finish();
+	test_busd_finish(&busd);
 }
 
 Test(busmon, only_root_may_show_secrets, .init = setup, .fini = teardown)
@@ -234,5 +224,5 @@ Test(busmon, only_root_may_show_secrets, .init = setup, .fini = teardown)
 
 	status = test_wait(test_spawn_as(argv, out_path, 65534), 5000);
 	cr_assert_eq(exit_code(status), 2, "nobody is refused");
-	finish();
+	test_busd_finish(&busd);
 }

@@ -114,16 +114,6 @@ ping(struct bus *b, const char *dest, unsigned timeout_ms, char *why, size_t len
 	return rc;
 }
 
-/* The end of every test that got this far: busd must exit cleanly (Criterion does not
- * report assertions made in .fini, so this is the test's last step). */
-static void
-finish(void)
-{
-	if (busd > 0)
-		test_busd_stop(busd);
-	busd = 0;
-}
-
 Test(curve, only_allowed_keys_reach_the_bus, .init = setup, .fini = teardown)
 {
 	char secret[160], allow[160], why[512], rundir[128];
@@ -176,7 +166,7 @@ Test(curve, only_allowed_keys_reach_the_bus, .init = setup, .fini = teardown)
 	bus_free(stranger);
 	bus_free(local);
 	bus_free(pic);
-	finish();
+	test_busd_finish(&busd);
 }
 
 Test(curve, tcp_without_keys_is_refused_at_start, .init = setup, .fini = teardown)
@@ -190,5 +180,5 @@ Test(curve, tcp_without_keys_is_refused_at_start, .init = setup, .fini = teardow
 	status = test_wait(test_spawn(argv, NULL), 5000);
 	cr_assert(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 1,
 	    "busd must not listen on TCP without CURVE");
-	finish();
+	test_busd_finish(&busd);
 }
