@@ -1,0 +1,335 @@
+/* Showing a configuration: braces form (4 spaces a level, annotations as comments above
+ * their statement, secrets as "$9$..." followed by ## SECRET-DATA), and set form. */
+#include "config.h"
+
+#include <string.h>
+
+static bool
+disp_needs_quotes(const char *v)
+{
+	if (v[0] == '\0')
+		return true;
+	for (; *v != '\0'; v++) {
+		if (*v == ' ' || *v == '\t' || strchr("{}[];\"#'\\", *v) != NULL)
+			return true;
+	}
+	return false;
+}
+
+static void
+disp_value(struct strbuf *out, const char *v, bool quote)
+{
+	if (!quote && !disp_needs_quotes(v)) {
+		strbuf_adds(out, v);
+		return;
+	}
+	strbuf_addc(out, '"');
+	for (; *v != '\0'; v++) {
+		if (*v == '"' || *v == '\\')
+			strbuf_addc(out, '\\');
+		strbuf_addc(out, *v);
+	}
+	strbuf_addc(out, '"');
+}
+
+static void
+disp_indent(struct strbuf *out, int level)
+{
+	int i;
+
+	for (i = 0; i < level; i++)
+		strbuf_adds(out, "    ");
+}
+
+/* "keyword value", "name" for keyless lists, "keyword \"$9$...\"" for secrets. Returns
+ * whether the statement holds a secret. */
+static bool
+disp_head(struct strbuf *out, const struct cfg_node *n)
+{
+	bool secret = (n->schema->flags & CFG_F_SECRET) != 0;
+
+	if ((n->schema->flags & CFG_F_KEYLESS) == 0)
+		strbuf_adds(out, n->schema->keyword);
+	if (n->value == NULL)
+		return false;
+	if ((n->schema->flags & CFG_F_KEYLESS) == 0)
+		strbuf_addc(out, ' ');
+	if (secret)
+		disp_value(out, n->shown != NULL ? n->shown : "", true);
+	else
+		disp_value(out, n->value, false);
+	return secret;
+}
+
+static void disp_children(struct strbuf *out, const struct cfg_node *n, int level);
+
+static void
+disp_node(struct strbuf *out, const struct cfg_node *n, int level)
+{
+	const struct cfg_node *c;
+	bool secret;
+
+	if (n->annotation != NULL) {
+		disp_indent(out, level);
+		strbuf_addf(out, "/* %s */\n", n->annotation);
+	}
+	disp_indent(out, level);
+	if (n->inactive)
+		strbuf_adds(out, "inactive: ");
+	secret = disp_head(out, n);
+	if (n->schema->flags & CFG_F_INLINE) {
+		for (c = n->first; c != NULL; c = c->next) {
+			strbuf_addc(out, ' ');
+			secret |= disp_head(out, c);
+		}
+		strbuf_adds(out, secret ? "; ## SECRET-DATA\n" : ";\n");
+		return;
+	}
+	if (n->first == NULL) {
+		strbuf_adds(out, secret ? "; ## SECRET-DATA\n" : ";\n");
+		return;
+	}
+	strbuf_adds(out, " {\n");
+	disp_children(out, n, level + 1);
+	disp_indent(out, level);
+	strbuf_adds(out, "}\n");
+}
+
+/* A run of plain values of one leaf-list is shown as keyword [ a b c ]; */
+static const struct cfg_node *
+disp_leaflist(struct strbuf *out, const struct cfg_node *first, int level)
+{
+	const struct cfg_node *c = first, *end = first;
+	size_t n = 0;
+
+	while (end != NULL && end->schema == first->schema && !end->inactive &&
+	    end->annotation == NULL) {
+		end = end->next;
+		n++;
+	}
+	if (n <= 1) {
+		disp_node(out, first, level);
+		return first->next;
+	}
+	disp_indent(out, level);
+	strbuf_addf(out, "%s [", first->schema->keyword);
+	for (c = first; c != end; c = c->next) {
+		strbuf_addc(out, ' ');
+		disp_value(out, c->value, false);
+	}
+	strbuf_adds(out, " ];\n");
+	return end;
+}
+
+static void
+disp_children(struct strbuf *out, const struct cfg_node *n, int level)
+{
+	const struct cfg_node *c = n->first;
+
+	while (c != NULL) {
+		if (c->schema->kind == CFG_LEAFLIST)
+			c = disp_leaflist(out, c, level);
+		else {
+			disp_node(out, c, level);
+			c = c->next;
+		}
+	}
+}
+
+void
+cfg_display(const struct cfg_node *n, struct strbuf *out)
+{
+	if (n->parent == NULL)
+		disp_children(out, n, 0);
+	else
+		disp_node(out, n, 0);
+}
+
+/* The words that lead to n, for set commands ("services ipsec-vpn rule r1"). */
+static void
+disp_set_path(struct strbuf *out, const struct cfg_node *n)
+{
+	if (n == NULL || n->parent == NULL)
+		return;
+	disp_set_path(out, n->parent);
+	if (n->parent->parent != NULL)
+		strbuf_addc(out, ' ');
+	disp_head(out, n);
+}
+
+static void
+disp_set_node(struct strbuf *out, const struct cfg_node *n)
+{
+	const struct cfg_node *c;
+
+	if ((n->schema->flags & CFG_F_INLINE) && n->first != NULL) {
+		for (c = n->first; c != NULL; c = c->next) {
+			strbuf_adds(out, "set ");
+			disp_set_path(out, n);
+			strbuf_addc(out, ' ');
+			disp_head(out, c);
+			strbuf_addc(out, '\n');
+		}
+		return;
+	}
+	if (n->first == NULL) {
+		strbuf_adds(out, "set ");
+		disp_set_path(out, n);
+		strbuf_addc(out, '\n');
+		return;
+	}
+	/* A list entry or presence container with children needs no line of its own. */
+	for (c = n->first; c != NULL; c = c->next)
+		disp_set_node(out, c);
+}
+
+static void
+disp_set_inactive(struct strbuf *out, const struct cfg_node *n)
+{
+	const struct cfg_node *c;
+
+	for (c = n->first; c != NULL; c = c->next) {
+		if (c->inactive) {
+			strbuf_adds(out, "deactivate ");
+			disp_set_path(out, c);
+			strbuf_addc(out, '\n');
+		}
+		disp_set_inactive(out, c);
+	}
+}
+
+void
+cfg_display_set(const struct cfg_node *n, struct strbuf *out)
+{
+	const struct cfg_node *c;
+
+	if (n->parent == NULL) {
+		for (c = n->first; c != NULL; c = c->next)
+			disp_set_node(out, c);
+	} else {
+		disp_set_node(out, n);
+	}
+	if (n->inactive) {
+		strbuf_adds(out, "deactivate ");
+		disp_set_path(out, n);
+		strbuf_addc(out, '\n');
+	}
+	disp_set_inactive(out, n);
+}
+
+/* `show | compare`. Changes at one level come under one [edit ...] banner: removals, then
+ * additions and changed values, then the levels below. */
+struct compare {
+	struct strbuf *out;
+	bool banner_done;
+};
+
+static int
+cmp_depth(const struct cfg_node *n)
+{
+	int d = -1;
+
+	for (; n != NULL && n->parent != NULL; n = n->parent)
+		d++;
+	return d;
+}
+
+static void
+cmp_banner(struct compare *c, const struct cfg_node *parent)
+{
+	char path[4096];
+
+	if (c->banner_done)
+		return;
+	cfg_node_path(parent, path, sizeof(path));
+	strbuf_addf(c->out, "[edit%s%s]\n", path[0] != '\0' ? " " : "", path);
+	c->banner_done = true;
+}
+
+/* The node as it would be displayed, every line prefixed by sign. */
+static void
+cmp_lines(struct compare *c, const struct cfg_node *n, char sign)
+{
+	struct strbuf text = STRBUF_INIT;
+	const char *line, *nl;
+	int depth = cmp_depth(n);
+
+	disp_node(&text, n, depth);
+	for (line = strbuf_str(&text); *line != '\0'; line = nl + 1) {
+		nl = strchr(line, '\n');
+		if (nl == NULL)
+			break;
+		/* The sign takes the place of the first indent column. */
+		strbuf_addc(c->out, sign);
+		if (depth == 0)
+			strbuf_addc(c->out, ' ');
+		strbuf_add(c->out, line + (depth > 0 ? 1 : 0), (size_t)(nl - line) -
+		    (depth > 0 ? 1 : 0));
+		strbuf_addc(c->out, '\n');
+	}
+	strbuf_release(&text);
+}
+
+static const struct cfg_node *
+cmp_match(const struct cfg_node *parent, const struct cfg_node *n)
+{
+	return cfg_node_find(parent, n->schema, n->value);
+}
+
+/* Whether two nodes differ in themselves (not in their children). */
+static bool
+cmp_head_differs(const struct cfg_node *a, const struct cfg_node *b)
+{
+	if (a->inactive != b->inactive)
+		return true;
+	if ((a->annotation == NULL) != (b->annotation == NULL) ||
+	    (a->annotation != NULL && strcmp(a->annotation, b->annotation) != 0))
+		return true;
+	if (a->schema->kind == CFG_LEAF && strcmp(a->value, b->value) != 0)
+		return true;
+	return false;
+}
+
+static void
+cmp_level(struct strbuf *out, const struct cfg_node *old_parent,
+    const struct cfg_node *new_parent)
+{
+	struct compare c = { out, false };
+	const struct cfg_node *o, *n, *m;
+	bool inline_node = (new_parent->schema->flags & CFG_F_INLINE) != 0;
+
+	for (o = old_parent->first; o != NULL; o = o->next) {
+		if (cmp_match(new_parent, o) == NULL) {
+			cmp_banner(&c, new_parent);
+			cmp_lines(&c, o, '-');
+		}
+	}
+	for (n = new_parent->first; n != NULL; n = n->next) {
+		m = cmp_match(old_parent, n);
+		if (m == NULL) {
+			cmp_banner(&c, new_parent);
+			cmp_lines(&c, n, '+');
+		} else if (cmp_head_differs(m, n) ||
+		    ((n->schema->flags & CFG_F_INLINE) && !cfg_node_equal(m, n))) {
+			/* One-liners and changed statements show whole, old then new. */
+			cmp_banner(&c, new_parent);
+			cmp_lines(&c, m, '-');
+			cmp_lines(&c, n, '+');
+		}
+	}
+	if (inline_node)
+		return;
+	for (n = new_parent->first; n != NULL; n = n->next) {
+		m = cmp_match(old_parent, n);
+		if (m != NULL && !cmp_head_differs(m, n) && !(n->schema->flags & CFG_F_INLINE) &&
+		    !cfg_node_equal(m, n))
+			cmp_level(out, m, n);
+	}
+}
+
+void
+cfg_compare(const struct cfg_node *old_tree, const struct cfg_node *new_tree,
+    struct strbuf *out)
+{
+	cmp_level(out, old_tree, new_tree);
+}
