@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "bus.pb-c.h"
+#include "config.pb-c.h"
 #include "envelope.pb-c.h"
 
 struct catalog_entry {
@@ -26,6 +27,16 @@ static const struct catalog_entry catalog[] = {
 	[MT(BUS_SERVICE_LIST)] = { &picsec__v1__bus_service_list__descriptor, MT(NONE) },
 	[MT(BUS_GET_STATS)] = { &picsec__v1__bus_get_stats__descriptor, MT(BUS_STATS) },
 	[MT(BUS_STATS)] = { &picsec__v1__bus_stats__descriptor, MT(NONE) },
+	[MT(CONFIG_SNAPSHOT)] = { &picsec__v1__config_snapshot__descriptor, MT(NONE) },
+	[MT(CONFIG_GET_SNAPSHOT)] = { &picsec__v1__config_get_snapshot__descriptor,
+	    MT(CONFIG_SNAPSHOT) },
+	[MT(CONFIG_SESSION_OPEN)] = { &picsec__v1__config_session_open__descriptor,
+	    MT(CONFIG_SESSION) },
+	[MT(CONFIG_SESSION)] = { &picsec__v1__config_session__descriptor, MT(NONE) },
+	[MT(CONFIG_SESSION_CLOSE)] = { &picsec__v1__config_session_close__descriptor,
+	    MT(CONFIG_RESULT) },
+	[MT(CONFIG_COMMAND)] = { &picsec__v1__config_command__descriptor, MT(CONFIG_RESULT) },
+	[MT(CONFIG_RESULT)] = { &picsec__v1__config_result__descriptor, MT(NONE) },
 };
 
 const ProtobufCMessageDescriptor *
