@@ -124,9 +124,12 @@ cfg_word_loc(const struct cfg_loc *locs, int nwords, int i)
 	return &locs[i < nwords ? i : nwords - 1];
 }
 
-int
-cfg_apply(struct cfg_node *at, enum cfg_op op, char *const *words, int nwords,
-    const char *annotation, bool abbrev, const struct cfg_loc *locs, struct cfg_diags *d)
+/* The walk behind cfg_apply and cfg_find. With find set it changes nothing and leaves the
+ * node it reached in *found (and a trailing list keyword in *only). */
+static int
+cfg_walk(struct cfg_node *at, enum cfg_op op, char *const *words, int nwords,
+    const char *annotation, bool abbrev, const struct cfg_loc *locs, struct cfg_diags *d,
+    bool find, struct cfg_node **found, const struct cfg_schema **only)
 {
 	const struct cfg_loc *loc = cfg_word_loc(locs, nwords, 0);
 	const struct cfg_schema *s;
@@ -138,6 +141,11 @@ cfg_apply(struct cfg_node *at, enum cfg_op op, char *const *words, int nwords,
 	int rc = -1;
 
 	if (nwords == 0) {
+		if (find) {
+			*found = node;
+			rc = 0;
+			goto out;
+		}
 		if (op == CFG_OP_SET || node->parent == NULL) {
 			cfg_apply_error(d, node, NULL, loc, op == CFG_OP_SET ?
 			    "missing statement" : "cannot do that to the whole configuration");
@@ -161,7 +169,12 @@ cfg_apply(struct cfg_node *at, enum cfg_op op, char *const *words, int nwords,
 		if (cfg_schema_has_value(s)) {
 			if (i == nwords && op != CFG_OP_SET && s->kind != CFG_LEAF) {
 				/* "delete ... rule": every rule. */
-				if (op == CFG_OP_DELETE) {
+				if (find) {
+					*found = node;
+					if (only != NULL)
+						*only = s;
+					rc = 0;
+				} else if (op == CFG_OP_DELETE) {
 					cfg_delete_all(node, s);
 					rc = 0;
 				} else {
@@ -216,7 +229,7 @@ cfg_apply(struct cfg_node *at, enum cfg_op op, char *const *words, int nwords,
 				shown = value;
 			value = canon;
 		}
-		if (op == CFG_OP_SET) {
+		if (op == CFG_OP_SET && !find) {
 			child = cfg_node_set(node, s, value, shown);
 			if (child == NULL) {
 				cfg_apply_error(d, node, s->keyword, loc, "out of memory");
@@ -238,12 +251,38 @@ cfg_apply(struct cfg_node *at, enum cfg_op op, char *const *words, int nwords,
 			cfg_apply_error(d, node, s->keyword, loc, err);
 			goto out;
 		}
-		if (loc != NULL && op == CFG_OP_SET)
+		if (loc != NULL && op == CFG_OP_SET && !find)
 			child->loc = *loc;
 		node = child;
 	}
-	rc = op == CFG_OP_SET ? 0 : cfg_apply_found(op, node, annotation);
+	if (find) {
+		*found = node;
+		rc = 0;
+	} else {
+		rc = op == CFG_OP_SET ? 0 : cfg_apply_found(op, node, annotation);
+	}
 out:
 	secure_wipe(canon, sizeof(canon));
 	return rc;
+}
+
+int
+cfg_apply(struct cfg_node *at, enum cfg_op op, char *const *words, int nwords,
+    const char *annotation, bool abbrev, const struct cfg_loc *locs, struct cfg_diags *d)
+{
+	return cfg_walk(at, op, words, nwords, annotation, abbrev, locs, d, false, NULL, NULL);
+}
+
+struct cfg_node *
+cfg_find(struct cfg_node *at, char *const *words, int nwords,
+    const struct cfg_schema **only, struct cfg_diags *d)
+{
+	struct cfg_node *found = NULL;
+
+	if (only != NULL)
+		*only = NULL;
+	if (cfg_walk(at, CFG_OP_ACTIVATE, words, nwords, NULL, true, NULL, d, true, &found,
+	    only) == -1)
+		return NULL;
+	return found;
 }

@@ -137,6 +137,12 @@ disp_children(struct strbuf *out, const struct cfg_node *n, int level)
 }
 
 void
+cfg_display_children(const struct cfg_node *n, struct strbuf *out)
+{
+	disp_children(out, n, 0);
+}
+
+void
 cfg_display(const struct cfg_node *n, struct strbuf *out)
 {
 	if (n->parent == NULL)
@@ -332,4 +338,121 @@ cfg_compare(const struct cfg_node *old_tree, const struct cfg_node *new_tree,
     struct strbuf *out)
 {
 	cmp_level(out, old_tree, new_tree);
+}
+
+/* JSON in the shape Junos' `| display json` gives: containers as objects, list entries as
+ * arrays of objects with "name", flags as [null], leaf-lists as arrays, marks under "@". */
+static void disp_json_children(struct strbuf *out, const struct cfg_node *n);
+
+static void
+disp_json_string(struct strbuf *out, const char *s)
+{
+	strbuf_addc(out, '"');
+	for (; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			strbuf_addc(out, '\\');
+		if ((unsigned char)*s < ' ')
+			strbuf_addf(out, "\\u%04x", (unsigned char)*s);
+		else
+			strbuf_addc(out, *s);
+	}
+	strbuf_addc(out, '"');
+}
+
+static void
+disp_json_marks(struct strbuf *out, const struct cfg_node *n, bool *first)
+{
+	if (!n->inactive && n->annotation == NULL)
+		return;
+	strbuf_adds(out, *first ? "" : ",");
+	*first = false;
+	strbuf_adds(out, "\"@\":{");
+	if (n->inactive)
+		strbuf_adds(out, "\"inactive\":true");
+	if (n->annotation != NULL) {
+		strbuf_adds(out, n->inactive ? ",\"comment\":" : "\"comment\":");
+		disp_json_string(out, n->annotation);
+	}
+	strbuf_addc(out, '}');
+}
+
+static void
+disp_json_value(struct strbuf *out, const struct cfg_node *n)
+{
+	bool first = true;
+
+	switch (n->schema->kind) {
+	case CFG_FLAG:
+		strbuf_adds(out, "[null]");
+		return;
+	case CFG_LEAF:
+	case CFG_LEAFLIST:
+		if (n->first == NULL) {
+			disp_json_string(out, (n->schema->flags & CFG_F_SECRET) ? n->shown : n->value);
+			return;
+		}
+		/* A leaf with options on its line (local-gateway 192.0.2.1 gw-interface ...). */
+		strbuf_adds(out, "{\"name\":");
+		disp_json_string(out, n->value);
+		first = false;
+		break;
+	case CFG_LIST:
+		strbuf_adds(out, "{\"name\":");
+		disp_json_string(out, n->value);
+		first = false;
+		break;
+	default:
+		strbuf_addc(out, '{');
+		break;
+	}
+	disp_json_marks(out, n, &first);
+	if (n->first != NULL) {
+		if (!first)
+			strbuf_addc(out, ',');
+		disp_json_children(out, n);
+	}
+	strbuf_addc(out, '}');
+}
+
+static void
+disp_json_children(struct strbuf *out, const struct cfg_node *n)
+{
+	const struct cfg_node *c = n->first, *d;
+	bool first = true, many;
+
+	while (c != NULL) {
+		strbuf_adds(out, first ? "" : ",");
+		first = false;
+		disp_json_string(out, (c->schema->flags & CFG_F_KEYLESS) ? "interface" :
+		    c->schema->keyword);
+		strbuf_addc(out, ':');
+		many = c->schema->kind == CFG_LIST || c->schema->kind == CFG_LEAFLIST;
+		if (!many) {
+			disp_json_value(out, c);
+			c = c->next;
+			continue;
+		}
+		strbuf_addc(out, '[');
+		for (d = c; d != NULL && d->schema == c->schema; d = d->next) {
+			if (d != c)
+				strbuf_addc(out, ',');
+			disp_json_value(out, d);
+		}
+		strbuf_addc(out, ']');
+		c = d;
+	}
+}
+
+void
+cfg_display_json(const struct cfg_node *n, struct strbuf *out)
+{
+	strbuf_adds(out, "{\"configuration\":{");
+	if (n->parent == NULL) {
+		disp_json_children(out, n);
+	} else {
+		disp_json_string(out, n->schema->keyword);
+		strbuf_addc(out, ':');
+		disp_json_value(out, n);
+	}
+	strbuf_adds(out, "}}\n");
 }

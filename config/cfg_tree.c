@@ -218,12 +218,19 @@ error:
 }
 
 int
-cfg_node_merge(struct cfg_node *dst, const struct cfg_node *src)
+cfg_node_load(struct cfg_node *dst, const struct cfg_node *src, bool honour_replace)
 {
 	const struct cfg_node *k;
-	struct cfg_node *d;
+	struct cfg_node *d, *old;
+	bool keyed;
 
 	for (k = src->first; k != NULL; k = k->next) {
+		/* "replace:" in a file loaded with load replace: that statement as given. */
+		if (honour_replace && k->replace) {
+			keyed = k->schema->kind == CFG_LIST || k->schema->kind == CFG_LEAFLIST;
+			old = cfg_node_find(dst, k->schema, keyed ? k->value : NULL);
+			cfg_node_free(old);
+		}
 		d = cfg_node_set(dst, k->schema, k->value, k->shown);
 		if (d == NULL)
 			return -1;
@@ -233,10 +240,16 @@ cfg_node_merge(struct cfg_node *dst, const struct cfg_node *src)
 			if ((d->annotation = strdup(k->annotation)) == NULL)
 				return -1;
 		}
-		if (cfg_node_merge(d, k) == -1)
+		if (cfg_node_load(d, k, honour_replace) == -1)
 			return -1;
 	}
 	return 0;
+}
+
+int
+cfg_node_merge(struct cfg_node *dst, const struct cfg_node *src)
+{
+	return cfg_node_load(dst, src, false);
 }
 
 static bool

@@ -47,8 +47,10 @@ struct cfg_node *cfg_node_set(struct cfg_node *parent, const struct cfg_schema *
     const char *value, const char *shown);
 /* A deep copy (without locations), or NULL. */
 struct cfg_node *cfg_node_copy(const struct cfg_node *n);
-/* Moves src's children into dst (merge): lists merge by name, leaves take src's value. */
+/* Copies src's children into dst (merge): lists merge by name, leaves take src's value. */
 int cfg_node_merge(struct cfg_node *dst, const struct cfg_node *src);
+/* The same; with honour_replace, a statement marked "replace:" replaces dst's whole. */
+int cfg_node_load(struct cfg_node *dst, const struct cfg_node *src, bool honour_replace);
 /* Whether two subtrees say the same (values, inactive marks and annotations included). */
 bool cfg_node_equal(const struct cfg_node *a, const struct cfg_node *b);
 

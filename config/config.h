@@ -28,6 +28,13 @@ const char *cfg_op_name(enum cfg_op op);
 int cfg_apply(struct cfg_node *at, enum cfg_op op, char *const *words, int nwords,
     const char *annotation, bool abbrev, const struct cfg_loc *locs, struct cfg_diags *d);
 
+/* Finds the statement the words name, without changing anything (abbreviations allowed).
+ * Words that end with a list keyword and no name ("services ipsec-vpn rule") find the
+ * parent, and *only (if not NULL) is set to that list's schema; otherwise *only is NULL.
+ * NULL with the reason in d when there is no such statement. */
+struct cfg_node *cfg_find(struct cfg_node *at, char *const *words, int nwords,
+    const struct cfg_schema **only, struct cfg_diags *d);
+
 enum cfg_format {
 	CFG_FORMAT_AUTO,   /* set form if the first statement is a set/delete command */
 	CFG_FORMAT_BRACES,
@@ -49,8 +56,12 @@ void cfg_tree_forget_locations(struct cfg_node *tree);
 
 /* The statements below n in braces form (n itself when it is not the root). */
 void cfg_display(const struct cfg_node *n, struct strbuf *out);
+/* What is inside n (what Junos' show prints at an edit level). */
+void cfg_display_children(const struct cfg_node *n, struct strbuf *out);
 /* The same as set commands, then deactivate commands for what is inactive. */
 void cfg_display_set(const struct cfg_node *n, struct strbuf *out);
+/* The same as one JSON object, in the shape of Junos' `| display json`. */
+void cfg_display_json(const struct cfg_node *n, struct strbuf *out);
 /* Junos `show | compare`: [edit ...] banners, then - and + lines. Empty when equal. */
 void cfg_compare(const struct cfg_node *old_tree, const struct cfg_node *new_tree,
     struct strbuf *out);

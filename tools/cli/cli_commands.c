@@ -1,5 +1,5 @@
-/* The operational command table. A command is its words, a handler, and a line of help;
- * words written <LIKE-THIS> take an argument. */
+/* Operational mode: a table of commands (words, with <ARG> for an argument), matched with
+ * Junos-style abbreviations: every word may be cut short as long as it stays unique. */
 #include "cli.h"
 
 #include <inttypes.h>
@@ -13,12 +13,13 @@
 #include "envelope.h"
 #include "pbprint.h"
 
-typedef int cli_handler_fn(struct cli *cli, char **args);
+typedef int cli_handler_fn(struct cli *cli, char **args, int nargs);
 
 struct cli_command {
 	const char *words[8];
 	cli_handler_fn *fn;
 	const char *help;
+	bool rest;		/* takes any further words (a configuration path) */
 };
 
 /* Sends a request and prints the error when there is one. */
@@ -40,11 +41,9 @@ static void
 cli_print_json(struct cli *cli, const ProtobufCMessage *msg)
 {
 	struct pbprint_opts po = { .style = PBPRINT_JSON };
-	struct strbuf sb = STRBUF_INIT;
 
-	pbprint(&sb, msg, &po);
-	fprintf(cli->out, "%s\n", strbuf_str(&sb));
-	strbuf_release(&sb);
+	pbprint(cli->out, msg, &po);
+	strbuf_addc(cli->out, '\n');
 }
 
 static void
@@ -57,16 +56,18 @@ cli_uptime(char *buf, size_t len, uint64_t ms)
 }
 
 static int
-cli_show_bus_services(struct cli *cli, char **args)
+cli_show_bus_services(struct cli *cli, char **args, int nargs)
 {
 	Picsec__V1__BusListServices req = PICSEC__V1__BUS_LIST_SERVICES__INIT;
 	const Picsec__V1__BusServiceList *list;
 	struct bus_call_result *r;
+	uint64_t now = realtime_ns();
 	char up[32];
 	size_t i;
 	int rc = 1;
 
 	(void)args;
+	(void)nargs;
 	if (cli_ask(cli, "busd", MT(BUS_LIST_SERVICES), &req.base, &r) == -1)
 		goto out;
 	list = (const Picsec__V1__BusServiceList *)bus_call_get(r)->msg;
@@ -75,28 +76,27 @@ cli_show_bus_services(struct cli *cli, char **args)
 		cli_print_json(cli, &list->base);
 		goto out;
 	}
-	fprintf(cli->out, "%-24s %-8s %-16s %-16s %-14s %s\n", "Service", "PID", "Host",
+	strbuf_addf(cli->out, "%-24s %-8s %-16s %-16s %-14s %s\n", "Service", "PID", "Host",
 	    "Incarnation", "Up", "Requests");
 	for (i = 0; i < list->n_services; i++) {
 		const Picsec__V1__BusService *s = list->services[i];
 		const Picsec__V1__ServiceHello *h = s->hello;
-		uint64_t now = realtime_ns();
 
 		cli_uptime(up, sizeof(up), h != NULL && now > h->started_ns ?
 		    (now - h->started_ns) / 1000000 : 0);
-		fprintf(cli->out, "%-24s %-8u %-16s %016" PRIx64 " %-14s %" PRIu64 "\n", s->name,
-		    h != NULL ? h->pid : 0, h != NULL ? h->hostname : "?",
+		strbuf_addf(cli->out, "%-24s %-8u %-16s %016" PRIx64 " %-14s %" PRIu64 "\n",
+		    s->name, h != NULL ? h->pid : 0, h != NULL ? h->hostname : "?",
 		    h != NULL ? h->incarnation : 0, up, s->requests_routed);
 	}
 	if (list->n_services == 0)
-		fprintf(cli->out, "(no services registered)\n");
+		strbuf_adds(cli->out, "(no services registered)\n");
 out:
 	bus_call_result_free(r);
 	return rc;
 }
 
 static int
-cli_show_bus_statistics(struct cli *cli, char **args)
+cli_show_bus_statistics(struct cli *cli, char **args, int nargs)
 {
 	Picsec__V1__BusGetStats req = PICSEC__V1__BUS_GET_STATS__INIT;
 	const Picsec__V1__BusStats *st;
@@ -105,6 +105,7 @@ cli_show_bus_statistics(struct cli *cli, char **args)
 	int rc = 1;
 
 	(void)args;
+	(void)nargs;
 	if (cli_ask(cli, "busd", MT(BUS_GET_STATS), &req.base, &r) == -1)
 		goto out;
 	st = (const Picsec__V1__BusStats *)bus_call_get(r)->msg;
@@ -114,7 +115,7 @@ cli_show_bus_statistics(struct cli *cli, char **args)
 		goto out;
 	}
 	cli_uptime(up, sizeof(up), st->uptime_ms);
-	fprintf(cli->out,
+	strbuf_addf(cli->out,
 	    "Bus statistics:\n"
 	    "  busd incarnation         %016" PRIx64 "\n"
 	    "  Up                       %s\n"
@@ -134,7 +135,7 @@ out:
 }
 
 static int
-cli_request_bus_ping(struct cli *cli, char **args)
+cli_request_bus_ping(struct cli *cli, char **args, int nargs)
 {
 	Picsec__V1__Ping ping = PICSEC__V1__PING__INIT;
 	const Picsec__V1__Pong *pong;
@@ -142,6 +143,7 @@ cli_request_bus_ping(struct cli *cli, char **args)
 	struct timespec t0, t1;
 	int rc = 1;
 
+	(void)nargs;
 	ping.token = (uint64_t)time(NULL);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (cli_ask(cli, args[0], MT(PING), &ping.base, &r) == -1)
@@ -156,7 +158,7 @@ cli_request_bus_ping(struct cli *cli, char **args)
 	if (cli->display == CLI_DISPLAY_JSON)
 		cli_print_json(cli, &pong->base);
 	else
-		fprintf(cli->out, "%s answered in %.3f ms (up %" PRIu64 " ms)\n", args[0],
+		strbuf_addf(cli->out, "%s answered in %.3f ms (up %" PRIu64 " ms)\n", args[0],
 		    (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6,
 		    pong->uptime_ms);
 out:
@@ -164,13 +166,81 @@ out:
 	return rc;
 }
 
+static int
+cli_show_configuration(struct cli *cli, char **args, int nargs)
+{
+	char *words[CLI_MAX_WORDS];
+	int i;
+
+	words[0] = (char *)(uintptr_t)"show";
+	for (i = 0; i < nargs && i + 1 < CLI_MAX_WORDS; i++)
+		words[i + 1] = args[i];
+	/* Without a session configd shows the committed configuration. */
+	return cli_configd(cli, 0, words, i + 1, NULL, 0, NULL);
+}
+
+static int
+cli_show_system_commit(struct cli *cli, char **args, int nargs)
+{
+	char *words[] = { (char *)(uintptr_t)"history" };
+
+	(void)args;
+	(void)nargs;
+	return cli_configd(cli, 0, words, 1, NULL, 0, NULL);
+}
+
+static int
+cli_configure_cmd(struct cli *cli, char **args, int nargs)
+{
+	(void)args;
+	(void)nargs;
+	return cli_configure_enter(cli, false);
+}
+
+static int
+cli_configure_exclusive(struct cli *cli, char **args, int nargs)
+{
+	(void)args;
+	(void)nargs;
+	return cli_configure_enter(cli, true);
+}
+
+static int
+cli_quit(struct cli *cli, char **args, int nargs)
+{
+	(void)args;
+	(void)nargs;
+	cli->quit = true;
+	return 0;
+}
+
+static int
+cli_help(struct cli *cli, char **args, int nargs)
+{
+	(void)args;
+	(void)nargs;
+	(void)cli;
+	cli_list_commands(stdout);
+	return 0;
+}
+
 static const struct cli_command cli_commands[] = {
+	{ { "show", "configuration" }, cli_show_configuration,
+	    "the committed configuration [path] [| display set | display json]", true },
+	{ { "show", "system", "commit" }, cli_show_system_commit,
+	    "the stored commits, numbered for rollback", false },
 	{ { "show", "bus", "services" }, cli_show_bus_services,
-	    "who is registered on the bus" },
+	    "who is registered on the bus", false },
 	{ { "show", "bus", "statistics" }, cli_show_bus_statistics,
-	    "picsec-busd's counters" },
+	    "picsec-busd's counters", false },
 	{ { "request", "bus", "ping", "<SERVICE>" }, cli_request_bus_ping,
-	    "ask a service for a liveness answer" },
+	    "ask a service for a liveness answer", false },
+	{ { "configure" }, cli_configure_cmd, "enter configuration mode", false },
+	{ { "configure", "exclusive" }, cli_configure_exclusive,
+	    "enter configuration mode, locking out other users' changes", false },
+	{ { "help" }, cli_help, "this list", false },
+	{ { "exit" }, cli_quit, "leave the CLI", false },
+	{ { "quit" }, cli_quit, "leave the CLI", false },
 };
 
 void
@@ -178,7 +248,7 @@ cli_list_commands(FILE *out)
 {
 	size_t i, w;
 
-	for (i = 0; i < ARRAY_SIZE(cli_commands); i++) {
+	for (i = 0; i < sizeof(cli_commands) / sizeof(cli_commands[0]); i++) {
 		fprintf(out, " ");
 		for (w = 0; cli_commands[i].words[w] != NULL; w++)
 			fprintf(out, " %s", cli_commands[i].words[w]);
@@ -186,29 +256,69 @@ cli_list_commands(FILE *out)
 	}
 }
 
-int
-cli_run(struct cli *cli, int nwords, char **words)
+/* How well words fit command c: -1 not at all, else the number of words cut short.
+ * *used gets how many words the command's own words took. */
+static int
+cli_fit(const struct cli_command *c, char **words, int nwords, int *used)
 {
-	char *args[8];
-	size_t i, w, nargs;
+	int w, cut = 0;
 
-	for (i = 0; i < ARRAY_SIZE(cli_commands); i++) {
-		const struct cli_command *c = &cli_commands[i];
-
-		nargs = 0;
-		for (w = 0; c->words[w] != NULL && (int)w < nwords; w++) {
-			if (c->words[w][0] == '<')
-				args[nargs++] = words[w];
-			else if (strcmp(c->words[w], words[w]) != 0)
-				break;
-		}
-		if (c->words[w] == NULL && (int)w == nwords)
-			return c->fn(cli, args);
+	for (w = 0; c->words[w] != NULL; w++) {
+		if (w >= nwords)
+			return -1;
+		if (c->words[w][0] == '<')
+			continue;
+		if (strncmp(c->words[w], words[w], strlen(words[w])) != 0)
+			return -1;
+		cut += strcmp(c->words[w], words[w]) != 0;
 	}
-	fprintf(stderr, "error: unknown command:");
-	for (w = 0; (int)w < nwords; w++)
-		fprintf(stderr, " %s", words[w]);
-	fprintf(stderr, "\npossible completions:\n");
-	cli_list_commands(stderr);
-	return 2;
+	if (w < nwords && !c->rest && strcmp(words[w], "|") != 0)
+		return -1;
+	*used = w;
+	return cut;
+}
+
+int
+cli_operational(struct cli *cli, char **words, int nwords)
+{
+	const struct cli_command *best = NULL;
+	char *args[CLI_MAX_WORDS];
+	int nargs = 0, used = 0, fit, best_fit = -1, i, w, ties = 0;
+	size_t k;
+
+	/* | display json is for every command; the other pipes are for configurations. */
+	if (nwords >= 3 && strcmp(words[nwords - 3], "|") == 0 &&
+	    strcmp(words[nwords - 2], "display") == 0 && strcmp(words[nwords - 1], "json") == 0 &&
+	    strncmp("configuration", nwords > 1 ? words[1] : "", 4) != 0) {
+		cli->display = CLI_DISPLAY_JSON;
+		nwords -= 3;
+	}
+	for (k = 0; k < sizeof(cli_commands) / sizeof(cli_commands[0]); k++) {
+		fit = cli_fit(&cli_commands[k], words, nwords, &w);
+		if (fit < 0)
+			continue;
+		/* The command whose own words were cut the least; longer commands win ties. */
+		if (best == NULL || fit < best_fit || (fit == best_fit && w > used)) {
+			best = &cli_commands[k];
+			best_fit = fit;
+			used = w;
+			ties = 0;
+		} else if (fit == best_fit && w == used) {
+			ties++;
+		}
+	}
+	if (best == NULL || ties > 0) {
+		fprintf(stderr, "error: %s command:", best == NULL ? "unknown" : "ambiguous");
+		for (i = 0; i < nwords; i++)
+			fprintf(stderr, " %s", words[i]);
+		fprintf(stderr, "\n");
+		return 1;
+	}
+	for (i = 0; best->words[i] != NULL; i++) {
+		if (best->words[i][0] == '<')
+			args[nargs++] = words[i];
+	}
+	for (i = used; i < nwords; i++)
+		args[nargs++] = words[i];
+	return best->fn(cli, args, nargs) == 0 ? 0 : 1;
 }

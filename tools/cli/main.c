@@ -1,9 +1,11 @@
-/* picsec: argument parsing and wiring; the commands are in cli_commands.c. */
+/* picsec: argument parsing and wiring; the commands are in cli_*.c. */
 #include <getopt.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <ev.h>
 
@@ -16,14 +18,85 @@ static void
 usage(FILE *out)
 {
 	fprintf(out,
-	    "usage: picsec [options] COMMAND... [| display json]\n"
+	    "usage: picsec [options]                      the interactive CLI\n"
+	    "       picsec [options] COMMAND...           one operational command\n"
+	    "       picsec [options] -c \"CMD; CMD...\"     commands, configure mode included\n"
+	    "       picsec [options] configure -f FILE [--merge]\n"
+	    "                                             load FILE (override or merge), commit\n"
 	    "  --rundir DIR        the bus (default $PICSEC_RUNDIR, else " PICSEC_DEFAULT_RUNDIR ")\n"
 	    "  --bus tcp://H:P     a bus over TCP (with --server-key and --client-key)\n"
 	    "  --server-key FILE   busd's CURVE public key\n"
 	    "  --client-key FILE   our CURVE secret key\n"
-	    "  --timeout MS        how long to wait for an answer (default 3000)\n"
+	    "  --timeout MS        how long to wait for an answer (default 10000)\n"
 	    "commands:\n");
 	cli_list_commands(out);
+}
+
+/* Runs "CMD; CMD; ..." (semicolons inside quotes do not split). */
+static int
+run_commands(struct cli *cli, const char *text)
+{
+	struct strbuf one = STRBUF_INIT;
+	bool quoted = false;
+	int failed = 0;
+
+	for (;; text++) {
+		if (*text == '"')
+			quoted = !quoted;
+		if ((*text == ';' && !quoted) || *text == '\0') {
+			failed |= cli_line(cli, strbuf_str(&one));
+			strbuf_reset(&one);
+			if (*text == '\0' || cli->quit)
+				break;
+			continue;
+		}
+		strbuf_addc(&one, *text);
+	}
+	strbuf_release(&one);
+	return failed;
+}
+
+/* picsec configure -f FILE: everything or nothing, with the result and an exit status. */
+static int
+configure_file(struct cli *cli, const char *file, bool merge)
+{
+	struct strbuf cmd = STRBUF_INIT;
+	int rc;
+
+	strbuf_addf(&cmd, "configure; load %s \"%s\"; commit and-quit", merge ? "merge" :
+	    "override", file);
+	rc = run_commands(cli, strbuf_str(&cmd));
+	if (cli->session != 0)
+		cli_line(cli, "exit configuration-mode");
+	strbuf_release(&cmd);
+	return rc;
+}
+
+static int
+batch(struct cli *cli)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	int failed = 0;
+
+	while (!cli->quit && getline(&line, &cap, stdin) != -1)
+		failed |= cli_line(cli, line);
+	free(line);
+	return failed;
+}
+
+static void
+identity(struct cli *cli)
+{
+	struct passwd *pw = getpwuid(geteuid());
+	char *dot;
+
+	snprintf(cli->user, sizeof(cli->user), "%s", pw != NULL ? pw->pw_name : "user");
+	if (gethostname(cli->host, sizeof(cli->host)) == -1)
+		snprintf(cli->host, sizeof(cli->host), "picsec");
+	cli->host[sizeof(cli->host) - 1] = '\0';
+	if ((dot = strchr(cli->host, '.')) != NULL)
+		*dot = '\0';
 }
 
 int
@@ -40,20 +113,22 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct bus_options opts = { .service = "cli", .anonymous = true };
-	struct cli cli = { .timeout_ms = BUS_DEFAULT_TIMEOUT_MS, .out = stdout };
+	struct cli cli = { .timeout_ms = 10000 };
+	const char *commands = NULL;
 	struct ev_loop *loop;
 	char err[512], *end;
-	int c, nwords, rc;
-	char **words;
+	int c, rc;
+	struct strbuf line = STRBUF_INIT;
 
 	log_init("picsec", LOG_LEVEL_WARN);
 	/* "+": stop at the first command word, so commands may have dashes in them. */
-	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+hc:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'r': opts.rundir = optarg; break;
 		case 'b': opts.endpoint = optarg; break;
 		case 'S': opts.server_key_file = optarg; break;
 		case 'C': opts.client_key_file = optarg; break;
+		case 'c': commands = optarg; break;
 		case 't':
 			cli.timeout_ms = (unsigned)strtoul(optarg, &end, 10);
 			if (*optarg == '\0' || *end != '\0' || cli.timeout_ms == 0)
@@ -64,28 +139,43 @@ main(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	words = argv + optind;
-	nwords = argc - optind;
-	if (nwords == 0 || strcmp(words[0], "help") == 0) {
-		usage(nwords == 0 ? stderr : stdout);
-		return nwords == 0 ? 2 : 0;
-	}
-	if (nwords >= 3 && strcmp(words[nwords - 3], "|") == 0 &&
-	    strcmp(words[nwords - 2], "display") == 0) {
-		if (strcmp(words[nwords - 1], "json") != 0) {
-			fprintf(stderr, "error: '| display %s': only '| display json' is supported\n",
-			    words[nwords - 1]);
-			return 2;
-		}
-		cli.display = CLI_DISPLAY_JSON;
-		nwords -= 3;
-	}
+	identity(&cli);
 	signal(SIGPIPE, SIG_IGN);
 	loop = ev_default_loop(EVFLAG_AUTO);
 	cli.bus = bus_new(loop, &opts, err, sizeof(err));
 	if (cli.bus == NULL)
 		fatalx("%s", err);
-	rc = cli_run(&cli, nwords, words);
+	if (commands != NULL) {
+		rc = run_commands(&cli, commands);
+	} else if (optind + 2 < argc + 1 && optind < argc && strcmp(argv[optind], "configure") ==
+	    0 && optind + 2 < argc && strcmp(argv[optind + 1], "-f") == 0) {
+		rc = configure_file(&cli, argv[optind + 2], optind + 3 < argc &&
+		    strcmp(argv[optind + 3], "--merge") == 0);
+	} else if (optind < argc) {
+		for (c = optind; c < argc; c++) {
+			/* Words back into a line, quoting those with spaces. */
+			if (strchr(argv[c], ' ') != NULL)
+				strbuf_addf(&line, "\"%s\" ", argv[c]);
+			else
+				strbuf_addf(&line, "%s ", argv[c]);
+		}
+		rc = cli_line(&cli, strbuf_str(&line));
+	} else if (isatty(STDIN_FILENO)) {
+		cli.interactive = true;
+		rc = cli_interactive(&cli);
+	} else {
+		rc = batch(&cli);
+	}
+	/* A configure session left open by the input is closed, not abandoned. */
+	if (cli.session != 0) {
+		struct strbuf out = STRBUF_INIT;
+
+		cli.out = &out;
+		cli_configure_leave(&cli);
+		fputs(strbuf_str(&out), stdout);
+		strbuf_release(&out);
+	}
+	strbuf_release(&line);
 	bus_free(cli.bus);
 	ev_loop_destroy(loop);
 	return rc;
