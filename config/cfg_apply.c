@@ -3,6 +3,7 @@
  * CLI both come through here. */
 #include "config.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,12 +65,9 @@ cfg_prune(struct cfg_node *n)
 }
 
 static void
-cfg_apply_error(struct cfg_diags *d, const struct cfg_node *at, const char *stmt,
+cfg_apply_error(struct cfg_diags *d, const char *path, const char *stmt,
     const struct cfg_loc *loc, const char *msg)
 {
-	char path[2048];
-
-	cfg_node_path(at, path, sizeof(path));
 	cfg_diag_at(d, CFG_ERROR, path, stmt, loc, "%s", msg);
 }
 
@@ -92,8 +90,7 @@ cfg_apply_found(enum cfg_op op, struct cfg_node *target, const char *annotation)
 		return 0;
 	case CFG_OP_ANNOTATE:
 		free(target->annotation);
-		target->annotation = annotation != NULL && annotation[0] != '\0' ?
-		    strdup(annotation) : NULL;
+		target->annotation = annotation != NULL ? cfg_annotation_new(annotation) : NULL;
 		return 0;
 	case CFG_OP_SET:
 		break;
@@ -124,165 +121,281 @@ cfg_word_loc(const struct cfg_loc *locs, int nwords, int i)
 	return &locs[i < nwords ? i : nwords - 1];
 }
 
-/* The walk behind cfg_apply and cfg_find. With find set it changes nothing and leaves the
- * node it reached in *found (and a trailing list keyword in *only). */
-static int
-cfg_walk(struct cfg_node *at, enum cfg_op op, char *const *words, int nwords,
-    const char *annotation, bool abbrev, const struct cfg_loc *locs, struct cfg_diags *d,
-    bool find, struct cfg_node **found, const struct cfg_schema **only)
-{
-	const struct cfg_loc *loc = cfg_word_loc(locs, nwords, 0);
-	const struct cfg_schema *s;
-	struct cfg_node *node = at, *child;
-	char canon[1024], err[512], stmt[1100];
-	const char *value, *shown;
-	bool keyless, ambiguous;
-	int i = 0;
-	int rc = -1;
+enum walk_mode {
+	WALK_FIND,  /* change nothing; report the node reached */
+	WALK_CHECK, /* a set's words against the schema alone: nothing is touched */
+	WALK_APPLY, /* do it */
+};
 
-	if (nwords == 0) {
-		if (find) {
-			*found = node;
-			rc = 0;
+struct walk {
+	enum walk_mode mode;
+	enum cfg_op op;
+	char *const *words;
+	int nwords;
+	const char *annotation;
+	bool abbrev;
+	const struct cfg_loc *locs;
+	struct cfg_diags *d;
+	char path[2048];		  /* the words walked so far, for [edit ...] banners */
+	struct cfg_node *found;		  /* WALK_FIND: where the words led */
+	const struct cfg_schema *only;	  /* WALK_FIND: a trailing list keyword */
+};
+
+static void
+walk_error(struct walk *w, const char *stmt, const struct cfg_loc *loc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+walk_error(struct walk *w, const char *stmt, const struct cfg_loc *loc, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	cfg_apply_error(w->d, w->path, stmt, loc, msg);
+}
+
+/* Appends a statement's words to the path, as cfg_node_path would show them. */
+static void
+walk_descend(struct walk *w, const struct cfg_schema *s, const char *value)
+{
+	size_t len = strlen(w->path);
+	bool keyless = (s->flags & CFG_F_KEYLESS) != 0;
+
+	snprintf(w->path + len, sizeof(w->path) - len, "%s%s%s%s", len > 0 ? " " : "",
+	    keyless ? "" : s->keyword, value != NULL && !keyless ? " " : "",
+	    value != NULL && !(s->flags & CFG_F_SECRET) ? value : "");
+}
+
+/* A leaf-list given as [ a b c ]: every value, then nothing after the ']'. */
+static int
+walk_values(struct walk *w, struct cfg_node *node, const struct cfg_schema *s, int i)
+{
+	char canon[CFG_VALUE_MAX], err[512];
+	int first = i, rc = -1;
+
+	for (; i < w->nwords && strcmp(w->words[i], "]") != 0; i++) {
+		if (cfg_value_check(s, w->words[i], canon, sizeof(canon), err, sizeof(err)) == -1) {
+			walk_error(w, s->keyword, cfg_word_loc(w->locs, w->nwords, i), "%s", err);
 			goto out;
 		}
-		if (op == CFG_OP_SET || node->parent == NULL) {
-			cfg_apply_error(d, node, NULL, loc, op == CFG_OP_SET ?
-			    "missing statement" : "cannot do that to the whole configuration");
+		if (w->mode == WALK_APPLY && cfg_node_set(node, s, canon, NULL) == NULL) {
+			walk_error(w, s->keyword, NULL, "out of memory");
 			goto out;
 		}
-		rc = cfg_apply_found(op, node, annotation);
+	}
+	if (i == w->nwords || i == first) {
+		walk_error(w, s->keyword, cfg_word_loc(w->locs, w->nwords, i),
+		    i == first ? "missing values before ']'" : "missing ']'");
 		goto out;
 	}
-	while (i < nwords) {
-		loc = cfg_word_loc(locs, nwords, i);
-		s = cfg_word_schema(node->schema, words[i], abbrev, &keyless, &ambiguous);
+	if (i + 1 < w->nwords) {
+		walk_error(w, w->words[i + 1], cfg_word_loc(w->locs, w->nwords, i + 1),
+		    "syntax error: unexpected '%s' after ']'", w->words[i + 1]);
+		goto out;
+	}
+	rc = 0;
+out:
+	secure_wipe(canon, sizeof(canon));
+	return rc;
+}
+
+/* The end of the words with a list or leaf-list named but no entry. */
+static int
+walk_unnamed(struct walk *w, struct cfg_node *node, const struct cfg_schema *s,
+    const struct cfg_loc *loc)
+{
+	if (w->op == CFG_OP_SET) {
+		walk_error(w, s->keyword, loc, "missing argument: %s needs a value", s->keyword);
+		return -1;
+	}
+	if (w->mode == WALK_FIND) {
+		w->found = node;
+		w->only = s;
+		return 0;
+	}
+	if (w->op == CFG_OP_DELETE) {
+		/* "delete ... rule": every rule. */
+		cfg_delete_all(node, s);
+		return 0;
+	}
+	walk_error(w, s->keyword, loc, "name which one (a list entry or value)");
+	return -1;
+}
+
+/* One pass over the words. node is NULL throughout a WALK_CHECK. */
+static int
+walk_run(struct walk *w, struct cfg_node *at)
+{
+	const struct cfg_loc *loc = cfg_word_loc(w->locs, w->nwords, 0);
+	const struct cfg_schema *s, *schema = at->schema;
+	struct cfg_node *node = w->mode == WALK_CHECK ? NULL : at, *child = NULL;
+	char canon[CFG_VALUE_MAX], err[512], stmt[CFG_VALUE_MAX + 128];
+	const char *value, *shown;
+	bool keyless, ambiguous, secret = false;
+	int i = 0, rc = -1;
+
+	while (i < w->nwords) {
+		loc = cfg_word_loc(w->locs, w->nwords, i);
+		s = cfg_word_schema(schema, w->words[i], w->abbrev, &keyless, &ambiguous);
 		if (s == NULL) {
-			snprintf(err, sizeof(err), ambiguous ? "'%s' is ambiguous" :
-			    "syntax error: '%s' is not a statement here", words[i]);
-			cfg_apply_error(d, node, words[i], loc, err);
+			walk_error(w, w->words[i], loc, ambiguous ? "'%s' is ambiguous" :
+			    "syntax error: '%s' is not a statement here", w->words[i]);
 			goto out;
 		}
 		if (!keyless)
 			i++;
 		value = NULL;
 		if (cfg_schema_has_value(s)) {
-			if (i == nwords && op != CFG_OP_SET && s->kind != CFG_LEAF) {
-				/* "delete ... rule": every rule. */
-				if (find) {
-					*found = node;
-					if (only != NULL)
-						*only = s;
-					rc = 0;
-				} else if (op == CFG_OP_DELETE) {
-					cfg_delete_all(node, s);
-					rc = 0;
-				} else {
-					cfg_apply_error(d, node, s->keyword, loc,
-					    "name which one (a list entry or value)");
-				}
+			if (i == w->nwords && (w->op == CFG_OP_SET || s->kind != CFG_LEAF)) {
+				rc = walk_unnamed(w, node, s, loc);
 				goto out;
 			}
-			if (i == nwords && op == CFG_OP_SET) {
-				snprintf(err, sizeof(err), "missing argument: %s needs a value",
-				    s->keyword);
-				cfg_apply_error(d, node, s->keyword, loc, err);
+			if (i < w->nwords && s->kind == CFG_LEAFLIST && w->op == CFG_OP_SET &&
+			    strcmp(w->words[i], "[") == 0) {
+				rc = walk_values(w, node, s, i + 1);
 				goto out;
 			}
-			if (i < nwords) {
-				/* A leaf-list given as [ a b c ]: every value in one go. */
-				if (s->kind == CFG_LEAFLIST && strcmp(words[i], "[") == 0 &&
-				    op == CFG_OP_SET) {
-					for (i++; i < nwords && strcmp(words[i], "]") != 0; i++) {
-						const struct cfg_loc *vl = cfg_word_loc(locs, nwords, i);
-						struct cfg_loc pair[2];
-
-						if (vl != NULL) {
-							pair[0] = *vl;
-							pair[1] = *vl;
-						}
-						if (cfg_apply(node, op, (char *const[]){
-						    (char *)(uintptr_t)s->keyword, words[i] }, 2,
-						    annotation, false, vl != NULL ? pair : NULL, d) == -1)
-							goto out;
-					}
-					rc = i < nwords ? 0 : -1;
-					if (rc == -1)
-						cfg_apply_error(d, node, s->keyword, loc,
-						    "missing ']'");
-					goto out;
-				}
-				value = words[i++];
-			}
+			if (i < w->nwords)
+				value = w->words[i++];
 		}
 		shown = NULL;
 		if (value != NULL) {
 			if (!keyless)
-				loc = cfg_word_loc(locs, nwords, i - 1);
+				loc = cfg_word_loc(w->locs, w->nwords, i - 1);
+			secret |= (s->flags & CFG_F_SECRET) != 0;
 			if (cfg_value_check(s, value, canon, sizeof(canon), err, sizeof(err)) == -1) {
-				snprintf(stmt, sizeof(stmt), "%s %s", keyless ? "" : s->keyword,
+				snprintf(stmt, sizeof(stmt), "%s%s%s", keyless ? "" : s->keyword,
+				    keyless ? "" : " ",
 				    (s->flags & CFG_F_SECRET) ? "\"<secret>\"" : value);
-				cfg_apply_error(d, node, stmt[0] == ' ' ? stmt + 1 : stmt, loc, err);
+				cfg_apply_error(w->d, w->path, stmt, loc, err);
 				goto out;
 			}
 			if ((s->flags & CFG_F_SECRET) && cfg_secret_is_encoded(value))
 				shown = value;
 			value = canon;
 		}
-		if (op == CFG_OP_SET && !find) {
+		if (s->kind == CFG_FLAG && i < w->nwords) {
+			walk_error(w, s->keyword, cfg_word_loc(w->locs, w->nwords, i),
+			    "%s takes no value: '%s'", s->keyword, w->words[i]);
+			goto out;
+		}
+		if (w->mode == WALK_APPLY && w->op == CFG_OP_SET) {
 			child = cfg_node_set(node, s, value, shown);
 			if (child == NULL) {
-				cfg_apply_error(d, node, s->keyword, loc, "out of memory");
+				walk_error(w, s->keyword, loc, "out of memory");
 				goto out;
 			}
-		} else {
+			if (loc != NULL)
+				child->loc = *loc;
+		} else if (w->mode != WALK_CHECK) {
 			child = cfg_node_find(node, s, value);
 			if (child == NULL) {
 				snprintf(stmt, sizeof(stmt), "%s%s%s", keyless ? "" : s->keyword,
 				    value != NULL && !keyless ? " " : "",
 				    value != NULL && !(s->flags & CFG_F_SECRET) ? value : "");
-				snprintf(err, sizeof(err), "statement not found");
-				cfg_apply_error(d, node, stmt, loc, err);
+				walk_error(w, stmt, loc, "statement not found");
 				goto out;
 			}
 		}
-		if (s->kind == CFG_FLAG && i < nwords) {
-			snprintf(err, sizeof(err), "%s takes no value: '%s'", s->keyword, words[i]);
-			cfg_apply_error(d, node, s->keyword, loc, err);
-			goto out;
-		}
-		if (loc != NULL && op == CFG_OP_SET && !find)
-			child->loc = *loc;
+		walk_descend(w, s, value);
 		node = child;
+		schema = s;
 	}
-	if (find) {
-		*found = node;
+	if (w->mode == WALK_FIND) {
+		w->found = node;
+		rc = 0;
+	} else if (w->mode == WALK_CHECK || w->op == CFG_OP_SET) {
 		rc = 0;
 	} else {
-		rc = op == CFG_OP_SET ? 0 : cfg_apply_found(op, node, annotation);
+		rc = cfg_apply_found(w->op, node, w->annotation);
 	}
 out:
-	secure_wipe(canon, sizeof(canon));
+	/* Only a secret's plaintext needs wiping; canon holds nothing else of value. */
+	if (secret)
+		secure_wipe(canon, sizeof(canon));
 	return rc;
+}
+
+/* The walk behind cfg_apply and cfg_find. A set is checked whole before it changes
+ * anything, so a command that fails leaves the configuration as it was. */
+static int
+cfg_walk(struct walk *w, struct cfg_node *at)
+{
+	const struct cfg_loc *loc = cfg_word_loc(w->locs, w->nwords, 0);
+
+	cfg_node_path(at, w->path, sizeof(w->path));
+	if (w->nwords == 0) {
+		if (w->mode == WALK_FIND) {
+			w->found = at;
+			return 0;
+		}
+		if (w->op == CFG_OP_SET || at->parent == NULL) {
+			cfg_apply_error(w->d, w->path, NULL, loc, w->op == CFG_OP_SET ?
+			    "missing statement" : "cannot do that to the whole configuration");
+			return -1;
+		}
+		return cfg_apply_found(w->op, at, w->annotation);
+	}
+	if (w->mode == WALK_APPLY && w->op == CFG_OP_SET) {
+		w->mode = WALK_CHECK;
+		if (walk_run(w, at) == -1)
+			return -1;
+		w->mode = WALK_APPLY;
+		cfg_node_path(at, w->path, sizeof(w->path));
+	}
+	return walk_run(w, at);
 }
 
 int
 cfg_apply(struct cfg_node *at, enum cfg_op op, char *const *words, int nwords,
     const char *annotation, bool abbrev, const struct cfg_loc *locs, struct cfg_diags *d)
 {
-	return cfg_walk(at, op, words, nwords, annotation, abbrev, locs, d, false, NULL, NULL);
+	struct walk w = { .mode = WALK_APPLY, .op = op, .words = words, .nwords = nwords,
+		.annotation = annotation, .abbrev = abbrev, .locs = locs, .d = d };
+
+	return cfg_walk(&w, at);
 }
 
 struct cfg_node *
 cfg_find(struct cfg_node *at, char *const *words, int nwords,
     const struct cfg_schema **only, struct cfg_diags *d)
 {
-	struct cfg_node *found = NULL;
+	struct walk w = { .mode = WALK_FIND, .op = CFG_OP_ACTIVATE, .words = words,
+		.nwords = nwords, .abbrev = true, .d = d };
 
 	if (only != NULL)
 		*only = NULL;
-	if (cfg_walk(at, CFG_OP_ACTIVATE, words, nwords, NULL, true, NULL, d, true, &found,
-	    only) == -1)
+	if (cfg_walk(&w, at) == -1)
 		return NULL;
-	return found;
+	if (only != NULL)
+		*only = w.only;
+	return w.found;
+}
+
+int
+cfg_secret_word(char *const *words, int nwords)
+{
+	const struct cfg_schema *schema = &cfg_schema_root, *s;
+	bool keyless, ambiguous;
+	int i = 1;
+
+	while (i < nwords) {
+		s = cfg_word_schema(schema, words[i], true, &keyless, &ambiguous);
+		if (s == NULL)
+			return -1;
+		if (!keyless)
+			i++;
+		if (cfg_schema_has_value(s) && i < nwords) {
+			if (s->flags & CFG_F_SECRET)
+				return i;
+			if (s->kind == CFG_LEAFLIST)
+				return -1;
+			i++;
+		}
+		schema = s;
+	}
+	return -1;
 }

@@ -1,6 +1,8 @@
-/* Reading configuration text: the curly-brace form (statements, annotations, inactive:) and
- * the set form (one command per line). Every statement is checked against the schema as it
- * is read; one that fails is reported and skipped, and reading goes on. */
+/* Reading the curly-brace form: statements, blocks, annotations, inactive: and replace:.
+ *
+ * A statement's words are read and checked against the schema before anything goes into the
+ * tree, so one that fails is reported and left out, whole, and reading goes on with the next
+ * one: one pass reports every error. */
 #include "config.h"
 
 #include <stdarg.h>
@@ -12,20 +14,39 @@
 #include "cfg_secret.h"
 #include "secbuf.h"
 
-enum { PARSE_MAX_WORDS = 256 };
+/* The most options one line may carry (local-gateway 192.0.2.1 gw-interface ge-0/0/0). */
+enum { PARSE_MAX_INLINE = 8 };
 
 struct parser {
 	struct cfg_lexer lx;
-	struct cfg_token tok; /* the current token */
+	struct cfg_token tok;	 /* the current token */
+	struct cfg_loc last;	 /* where the statement's last word was */
 	const char *file;
 	struct cfg_diags *d;
-	char *comment;	      /* a comment waiting to annotate the next statement */
-	char word[1024];      /* a copy of the token being worked on */
+	char *comment;		 /* a comment waiting to annotate the next statement */
+	bool stopped;		 /* the text cannot be read further; the reason was given */
+};
+
+/* One word of a statement, checked, not yet in the tree. */
+struct parse_item {
+	const struct cfg_schema *s;
+	char *value; /* canonical (cfg_value_check); NULL for flags and containers */
+	char *shown; /* a secret's $9$ text as written, or NULL */
+	struct cfg_loc loc;
+};
+
+/* A statement: its keyword and value, then inline options or a leaf-list's values. */
+struct parse_stmt {
+	struct parse_item head;
+	struct parse_item *items;
+	size_t count, cap;
+	bool inactive, replace;
 };
 
 static void
 parse_advance(struct parser *p)
 {
+	p->last = (struct cfg_loc){ p->file, p->tok.line, p->tok.col };
 	cfg_lex_next(&p->lx, &p->tok);
 }
 
@@ -37,23 +58,54 @@ parse_loc(const struct parser *p)
 	return loc;
 }
 
-static void __attribute__((format(printf, 4, 5)))
-parse_error(struct parser *p, const struct cfg_node *at, const char *stmt, const char *fmt,
-    ...)
+/* Reports against the statement stmt in block at, or in the statement within at when within
+ * is not NULL (an option on the line of "pre-shared-key"). The first lexical error stops
+ * the reading and is reported once, however many blocks enclose it. */
+static void __attribute__((format(printf, 6, 0)))
+parse_verror(struct parser *p, const struct cfg_node *at, const char *within,
+    const char *stmt, const struct cfg_loc *where, const char *fmt, va_list ap)
 {
-	struct cfg_loc loc = parse_loc(p);
+	struct cfg_loc loc = where != NULL ? *where : parse_loc(p);
 	char path[2048], msg[1024];
-	va_list ap;
+	size_t len;
 
+	if (p->stopped)
+		return;
 	cfg_node_path(at, path, sizeof(path));
+	if (within != NULL) {
+		len = strlen(path);
+		snprintf(path + len, sizeof(path) - len, "%s%s", len > 0 ? " " : "", within);
+	}
 	if (p->tok.kind == TOK_ERROR) {
+		p->stopped = true;
+		loc = parse_loc(p);
 		cfg_diag_at(p->d, CFG_ERROR, path, stmt, &loc, "syntax error: %s", p->lx.error);
 		return;
 	}
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	cfg_diag_at(p->d, CFG_ERROR, path, stmt, &loc, "%s", msg);
+}
+
+static void __attribute__((format(printf, 5, 6)))
+parse_error(struct parser *p, const struct cfg_node *at, const char *stmt,
+    const struct cfg_loc *where, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	parse_verror(p, at, NULL, stmt, where, fmt, ap);
+	va_end(ap);
+}
+
+static void __attribute__((format(printf, 6, 7)))
+parse_error_within(struct parser *p, const struct cfg_node *at, const char *within,
+    const char *stmt, const struct cfg_loc *where, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	parse_verror(p, at, within, stmt, where, fmt, ap);
+	va_end(ap);
 }
 
 /* Skips the rest of a statement that failed: up to its ';', or over its { } block. */
@@ -97,129 +149,262 @@ parse_is_value(const struct parser *p)
 	return p->tok.kind == TOK_WORD || p->tok.kind == TOK_STRING;
 }
 
-/* Creates node s under parent with the current token as its value (if it takes one). */
-static struct cfg_node *
-parse_make(struct parser *p, struct cfg_node *parent, const struct cfg_schema *s,
-    const char *value, struct cfg_loc loc)
+static void
+parse_item_clear(struct parse_item *it)
 {
-	char canon[1024], err[512], stmt[1100];
-	const char *shown = NULL;
-	struct cfg_node *n;
-
-	if (value != NULL) {
-		if (cfg_value_check(s, value, canon, sizeof(canon), err, sizeof(err)) == -1) {
-			char path[2048];
-
-			cfg_node_path(parent, path, sizeof(path));
-			snprintf(stmt, sizeof(stmt), "%s%s%s",
-			    (s->flags & CFG_F_KEYLESS) ? "" : s->keyword,
-			    (s->flags & CFG_F_KEYLESS) ? "" : " ",
-			    (s->flags & CFG_F_SECRET) ? "\"<secret>\"" : value);
-			cfg_diag_at(p->d, CFG_ERROR, path, stmt, &loc, "%s", err);
-			return NULL;
-		}
-		if ((s->flags & CFG_F_SECRET) && cfg_secret_is_encoded(value))
-			shown = value;
-		value = canon;
-	}
-	n = cfg_node_set(parent, s, value, shown);
-	secure_wipe(canon, sizeof(canon));
-	if (n == NULL) {
-		parse_error(p, parent, s->keyword, "out of memory");
-		return NULL;
-	}
-	n->loc = loc;
-	return n;
+	if (it->value != NULL && (it->s->flags & CFG_F_SECRET))
+		secure_wipe(it->value, strlen(it->value));
+	free(it->value);
+	free(it->shown);
+	it->value = it->shown = NULL;
 }
 
-static void parse_block(struct parser *p, struct cfg_node *node, bool braced);
-
-/* After a statement's own words: more statements on the same line (INLINE), then ';' or a
- * block. Returns false after reporting an error. */
-static bool
-parse_tail(struct parser *p, struct cfg_node *n)
+static void
+parse_stmt_clear(struct parse_stmt *st)
 {
-	const struct cfg_schema *c;
-	struct cfg_node *kid;
-	struct cfg_loc loc;
+	size_t i;
 
-	while ((n->schema->flags & CFG_F_INLINE) && p->tok.kind == TOK_WORD) {
-		c = cfg_schema_child(n->schema, p->tok.text);
-		if (c == NULL) {
-			parse_error(p, n, p->tok.text, "syntax error: '%s' is not a statement here",
-			    p->tok.text);
-			return false;
-		}
-		loc = parse_loc(p);
-		parse_advance(p);
-		if (cfg_schema_has_value(c)) {
-			if (!parse_is_value(p)) {
-				parse_error(p, n, c->keyword, "syntax error: %s needs a value",
-				    c->keyword);
-				return false;
-			}
-			snprintf(p->word, sizeof(p->word), "%s", p->tok.text);
-			kid = parse_make(p, n, c, p->word, loc);
-			parse_advance(p);
-		} else {
-			kid = parse_make(p, n, c, NULL, loc);
-		}
-		if (kid == NULL)
-			return false;
-	}
-	if (p->tok.kind == TOK_SEMI) {
-		parse_advance(p);
-		return true;
-	}
-	if (p->tok.kind == TOK_LBRACE && n->schema->children != NULL) {
-		parse_advance(p);
-		parse_block(p, n, true);
-		return true;
-	}
-	parse_error(p, n, n->schema->keyword, "syntax error: expected ';'%s",
-	    n->schema->children != NULL ? " or '{'" : "");
-	return false;
+	parse_item_clear(&st->head);
+	for (i = 0; i < st->count; i++)
+		parse_item_clear(&st->items[i]);
+	free(st->items);
+	st->items = NULL;
+	st->count = st->cap = 0;
 }
 
-static bool
-parse_leaflist(struct parser *p, struct cfg_node *parent, const struct cfg_schema *s)
+/* "keyword value" as the statement line of a message; secrets are not repeated. */
+static void
+parse_stmt_text(const struct cfg_schema *s, const char *value, char *out, size_t outlen)
 {
-	struct cfg_loc loc;
-	bool ok = true;
+	bool keyless = (s->flags & CFG_F_KEYLESS) != 0;
 
-	if (p->tok.kind != TOK_LBRACKET) {
-		snprintf(p->word, sizeof(p->word), "%s", p->tok.text);
-		loc = parse_loc(p);
-		ok = parse_make(p, parent, s, p->word, loc) != NULL;
-		parse_advance(p);
-	} else {
-		for (parse_advance(p); parse_is_value(p); parse_advance(p)) {
-			snprintf(p->word, sizeof(p->word), "%s", p->tok.text);
-			loc = parse_loc(p);
-			ok = parse_make(p, parent, s, p->word, loc) != NULL && ok;
-		}
-		if (p->tok.kind != TOK_RBRACKET) {
-			parse_error(p, parent, s->keyword, "syntax error: expected ']'");
-			return false;
-		}
-		parse_advance(p);
+	if (value == NULL)
+		snprintf(out, outlen, "%s", s->keyword);
+	else
+		snprintf(out, outlen, "%s%s%s", keyless ? "" : s->keyword, keyless ? "" : " ",
+		    (s->flags & CFG_F_SECRET) ? "\"<secret>\"" : value);
+}
+
+/* Checks the current token as the value of s and fills it in: the item takes the canonical
+ * value (and a secret's $9$ text). loc is the statement's place, for the node and for
+ * messages. Consumes the token either way. */
+static bool
+parse_value(struct parser *p, const struct cfg_node *parent, const char *within,
+    const struct cfg_schema *s, struct cfg_loc loc, struct parse_item *it)
+{
+	char canon[CFG_VALUE_MAX], err[512], stmt[256];
+	const char *text = p->tok.text;
+	bool ok = false;
+
+	it->s = s;
+	it->loc = loc;
+	if (cfg_value_check(s, text, canon, sizeof(canon), err, sizeof(err)) == -1) {
+		parse_stmt_text(s, text, stmt, sizeof(stmt));
+		parse_error_within(p, parent, within, stmt, &it->loc, "%s", err);
+		goto out;
 	}
-	if (p->tok.kind != TOK_SEMI) {
-		parse_error(p, parent, s->keyword, "syntax error: expected ';'");
-		return false;
+	it->value = strdup(canon);
+	if ((s->flags & CFG_F_SECRET) && cfg_secret_is_encoded(text))
+		it->shown = strdup(text);
+	if (it->value == NULL || ((s->flags & CFG_F_SECRET) && cfg_secret_is_encoded(text) &&
+	    it->shown == NULL)) {
+		parse_error_within(p, parent, within, s->keyword, &it->loc, "out of memory");
+		goto out;
+	}
+	ok = true;
+out:
+	if (s->flags & CFG_F_SECRET) {
+		secure_wipe(canon, sizeof(canon));
+		secure_wipe(p->lx.buf, p->lx.bufcap);
 	}
 	parse_advance(p);
 	return ok;
 }
 
+static struct parse_item *
+parse_stmt_add(struct parse_stmt *st)
+{
+	struct parse_item *grown;
+	size_t cap;
+
+	if (st->count == st->cap) {
+		cap = st->cap > 0 ? st->cap * 2 : 4;
+		grown = realloc(st->items, cap * sizeof(*grown));
+		if (grown == NULL)
+			return NULL;
+		st->items = grown;
+		st->cap = cap;
+	}
+	memset(&st->items[st->count], 0, sizeof(st->items[0]));
+	return &st->items[st->count++];
+}
+
+/* A leaf-list's value, or its values in [ ]. */
+static bool
+parse_leaflist_values(struct parser *p, const struct cfg_node *parent, struct parse_stmt *st)
+{
+	const struct cfg_schema *s = st->head.s;
+	struct parse_item *it;
+	bool ok = true, bracketed = p->tok.kind == TOK_LBRACKET;
+
+	if (bracketed)
+		parse_advance(p);
+	do {
+		if (!parse_is_value(p)) {
+			if (bracketed && p->tok.kind == TOK_RBRACKET && st->count > 0)
+				break;
+			parse_error(p, parent, s->keyword, NULL, bracketed ?
+			    "syntax error: expected a value or ']'" :
+			    "syntax error: %s needs a value", s->keyword);
+			return false;
+		}
+		if ((it = parse_stmt_add(st)) == NULL) {
+			parse_error(p, parent, s->keyword, NULL, "out of memory");
+			return false;
+		}
+		ok = parse_value(p, parent, NULL, s, parse_loc(p), it) && ok;
+	} while (bracketed);
+	if (bracketed)
+		parse_advance(p);
+	return ok;
+}
+
+/* Options that share the line of an INLINE statement. */
+static bool
+parse_inline(struct parser *p, const struct cfg_node *parent, struct parse_stmt *st)
+{
+	const struct cfg_schema *s = st->head.s, *c;
+	struct parse_item *it;
+	struct cfg_loc loc;
+	char within[256];
+
+	parse_stmt_text(s, st->head.value, within, sizeof(within));
+	while (p->tok.kind == TOK_WORD && (c = cfg_schema_child(s, p->tok.text)) != NULL) {
+		loc = parse_loc(p);
+		if (st->count == PARSE_MAX_INLINE || (it = parse_stmt_add(st)) == NULL) {
+			parse_error_within(p, parent, within, c->keyword, NULL,
+			    "syntax error: too many options");
+			return false;
+		}
+		parse_advance(p);
+		if (!cfg_schema_has_value(c)) {
+			*it = (struct parse_item){ .s = c, .loc = loc };
+			continue;
+		}
+		if (!parse_is_value(p)) {
+			parse_error_within(p, parent, within, c->keyword, NULL,
+			    "syntax error: %s needs a value", c->keyword);
+			return false;
+		}
+		if (!parse_value(p, parent, within, c, loc, it))
+			return false;
+	}
+	return true;
+}
+
+/* Puts a checked statement into the tree. NULL when out of memory. */
+static struct cfg_node *
+parse_commit(struct parser *p, struct cfg_node *parent, struct parse_stmt *st)
+{
+	struct cfg_node *n = NULL, *kid;
+	size_t i;
+
+	if (st->head.s->kind == CFG_LEAFLIST) {
+		for (i = 0; i < st->count; i++) {
+			n = cfg_node_set(parent, st->head.s, st->items[i].value, st->items[i].shown);
+			if (n == NULL)
+				goto oom;
+			n->loc = st->items[i].loc;
+			n->inactive = st->inactive;
+			n->replace = st->replace;
+			/* One annotation for the statement: it goes above its first value. */
+			if (i == 0 && p->comment != NULL) {
+				free(n->annotation);
+				n->annotation = p->comment;
+				p->comment = NULL;
+			}
+		}
+		return n;
+	}
+	n = cfg_node_set(parent, st->head.s, st->head.value, st->head.shown);
+	if (n == NULL)
+		goto oom;
+	n->loc = st->head.loc;
+	n->inactive = st->inactive;
+	n->replace = st->replace;
+	if (p->comment != NULL) {
+		free(n->annotation);
+		n->annotation = p->comment;
+		p->comment = NULL;
+	}
+	for (i = 0; i < st->count; i++) {
+		kid = cfg_node_set(n, st->items[i].s, st->items[i].value, st->items[i].shown);
+		if (kid == NULL)
+			goto oom;
+		kid->loc = st->items[i].loc;
+	}
+	return n;
+oom:
+	parse_error(p, parent, st->head.s->keyword, &st->head.loc, "out of memory");
+	return NULL;
+}
+
+static void parse_block(struct parser *p, struct cfg_node *node, bool braced);
+
+/* After the words: ';', or a block for statements that have one. On anything else the
+ * statement is reported against its parent. When the offending token starts a later line,
+ * the ';' was simply forgotten and reading goes on from that token; otherwise the rest of
+ * the statement is skipped. */
+static void
+parse_end(struct parser *p, struct cfg_node *parent, struct parse_stmt *st)
+{
+	const struct cfg_schema *s = st->head.s;
+	bool block = s->children != NULL && s->kind != CFG_LEAFLIST;
+	struct cfg_loc at = p->last;
+	struct cfg_node *n;
+	char stmt[256];
+
+	if (p->tok.kind == TOK_SEMI || (block && p->tok.kind == TOK_LBRACE)) {
+		n = parse_commit(p, parent, st);
+		if (n == NULL) {
+			/* Out of memory: step over the rest, reporting nothing more. */
+			p->stopped = true;
+			parse_skip(p);
+		} else if (p->tok.kind == TOK_SEMI) {
+			parse_advance(p);
+		} else {
+			parse_advance(p);
+			parse_block(p, n, true);
+		}
+		return;
+	}
+	parse_stmt_text(s, s->kind == CFG_LEAFLIST ? NULL : st->head.value, stmt, sizeof(stmt));
+	if (s->kind == CFG_FLAG && parse_is_value(p) && p->tok.line == at.line)
+		parse_error(p, parent, stmt, NULL, "syntax error: %s takes no value",
+		    s->keyword);
+	else if ((s->flags & CFG_F_INLINE) && parse_is_value(p) && p->tok.line == at.line)
+		parse_error(p, parent, stmt, NULL, "syntax error: '%s' is not an option of %s",
+		    p->tok.text, s->keyword);
+	else if (parse_is_value(p) && p->tok.line == at.line)
+		parse_error(p, parent, stmt, NULL, "syntax error: unexpected '%s' (expected ';'%s)",
+		    p->tok.text, block ? " or '{'" : "");
+	else
+		parse_error(p, parent, stmt, &at, "syntax error: expected ';'%s after this",
+		    block ? " or '{'" : "");
+	free(p->comment);
+	p->comment = NULL;
+	if (p->tok.line == at.line || p->tok.kind != TOK_WORD)
+		parse_skip(p);
+}
+
 static void
 parse_statement(struct parser *p, struct cfg_node *parent, bool inactive, bool replace)
 {
+	struct parse_stmt st = { .inactive = inactive, .replace = replace };
 	const struct cfg_schema *s, *c;
-	struct cfg_node *n;
-	struct cfg_loc loc = parse_loc(p);
-	bool keyless = false;
+	bool keyless = false, ok;
 
+	st.head.loc = parse_loc(p);
 	s = cfg_schema_child(parent->schema, p->tok.text);
 	if (s == NULL) {
 		for (c = parent->schema->children; c != NULL && c->keyword != NULL; c++) {
@@ -229,52 +414,34 @@ parse_statement(struct parser *p, struct cfg_node *parent, bool inactive, bool r
 		keyless = s != NULL;
 	}
 	if (s == NULL) {
-		parse_error(p, parent, p->tok.text, "syntax error: '%s' is not a statement here",
-		    p->tok.text);
+		parse_error(p, parent, p->tok.text, NULL,
+		    "syntax error: '%s' is not a statement here", p->tok.text);
 		goto skip;
 	}
+	st.head.s = s;
 	if (!keyless)
 		parse_advance(p);
 	if (s->kind == CFG_LEAFLIST) {
-		if (!parse_is_value(p) && p->tok.kind != TOK_LBRACKET) {
-			parse_error(p, parent, s->keyword, "syntax error: %s needs a value",
-			    s->keyword);
-			goto skip;
-		}
-		if (!parse_leaflist(p, parent, s))
-			goto skip;
-		return;
-	}
-	if (cfg_schema_has_value(s)) {
+		ok = parse_leaflist_values(p, parent, &st);
+	} else if (cfg_schema_has_value(s)) {
 		if (!parse_is_value(p)) {
-			parse_error(p, parent, s->keyword, "syntax error: %s needs a value",
+			parse_error(p, parent, s->keyword, NULL, "syntax error: %s needs a value",
 			    s->keyword);
 			goto skip;
 		}
-		snprintf(p->word, sizeof(p->word), "%s", p->tok.text);
-		parse_advance(p);
-		n = parse_make(p, parent, s, p->word, loc);
+		ok = parse_value(p, parent, NULL, s, st.head.loc, &st.head);
 	} else {
-		n = parse_make(p, parent, s, NULL, loc);
+		ok = true;
 	}
-	secure_wipe(p->word, sizeof(p->word));
-	if (n == NULL)
+	if (ok && (s->flags & CFG_F_INLINE))
+		ok = parse_inline(p, parent, &st);
+	if (!ok)
 		goto skip;
-	n->inactive = inactive;
-	n->replace = replace;
-	if (p->comment != NULL) {
-		free(n->annotation);
-		n->annotation = p->comment;
-		p->comment = NULL;
-	}
-	if (s->kind == CFG_FLAG && p->tok.kind != TOK_SEMI) {
-		parse_error(p, parent, s->keyword, "syntax error: %s takes no value", s->keyword);
-		goto skip;
-	}
-	if (!parse_tail(p, n))
-		goto skip;
+	parse_end(p, parent, &st);
+	parse_stmt_clear(&st);
 	return;
 skip:
+	parse_stmt_clear(&st);
 	free(p->comment);
 	p->comment = NULL;
 	parse_skip(p);
@@ -289,23 +456,25 @@ parse_block(struct parser *p, struct cfg_node *node, bool braced)
 		switch (p->tok.kind) {
 		case TOK_EOF:
 			if (braced)
-				parse_error(p, node, NULL, "syntax error: missing '}'");
-			return;
+				parse_error(p, node, NULL, NULL, "syntax error: missing '}'");
+			/* Enclosing blocks are missing theirs too; once is enough. */
+			p->stopped = true;
+			goto end;
 		case TOK_ERROR:
-			parse_error(p, node, NULL, "syntax error");
-			return;
+			parse_error(p, node, NULL, NULL, "syntax error");
+			goto end;
 		case TOK_RBRACE:
 			if (braced) {
 				parse_advance(p);
-				return;
+				goto end;
 			}
-			parse_error(p, node, "}", "syntax error: unbalanced '}'");
+			parse_error(p, node, "}", NULL, "syntax error: unbalanced '}'");
 			parse_advance(p);
 			break;
 		case TOK_COMMENT:
 			/* The comment right before a statement is its annotation. */
 			free(p->comment);
-			p->comment = strdup(p->tok.text);
+			p->comment = cfg_annotation_new(p->tok.text);
 			parse_advance(p);
 			break;
 		case TOK_WORD:
@@ -326,121 +495,20 @@ parse_block(struct parser *p, struct cfg_node *node, bool braced)
 			parse_advance(p);
 			break;
 		default:
-			parse_error(p, node, p->tok.text, "syntax error: unexpected '%s'",
+			parse_error(p, node, p->tok.text, NULL, "syntax error: unexpected '%s'",
 			    p->tok.text);
 			parse_skip(p);
 			break;
 		}
 	}
+end:
+	/* A comment last in a block annotates nothing. */
+	free(p->comment);
+	p->comment = NULL;
 }
 
-static const char *const parse_verbs[] = {
-	[CFG_OP_SET] = "set",
-	[CFG_OP_DELETE] = "delete",
-	[CFG_OP_ACTIVATE] = "activate",
-	[CFG_OP_DEACTIVATE] = "deactivate",
-	[CFG_OP_ANNOTATE] = NULL,
-};
-
-/* One set-form line, already split into words. */
-static int
-parse_set_line(struct cfg_node *tree, char **words, struct cfg_loc *locs, int n,
-    struct cfg_diags *d)
-{
-	size_t op;
-
-	for (op = 0; op < sizeof(parse_verbs) / sizeof(parse_verbs[0]); op++) {
-		if (parse_verbs[op] != NULL && strcmp(words[0], parse_verbs[op]) == 0)
-			return cfg_apply(tree, (enum cfg_op)op, words + 1, n - 1, NULL, false,
-			    locs + 1, d);
-	}
-	cfg_diag_at(d, CFG_ERROR, "", words[0], &locs[0],
-	    "syntax error: a line starts with set, delete, activate or deactivate");
-	return -1;
-}
-
-static void
-parse_free_words(char **words, int n)
-{
-	int i;
-
-	for (i = 0; i < n; i++) {
-		secure_wipe(words[i], strlen(words[i]));
-		free(words[i]);
-	}
-}
-
-int
-cfg_run_set_lines(struct cfg_node *tree, const char *file, const char *text, size_t len,
-    struct cfg_diags *d)
-{
-	struct cfg_lexer lx;
-	struct cfg_token tok;
-	struct cfg_loc locs[PARSE_MAX_WORDS];
-	char *words[PARSE_MAX_WORDS];
-	int n = 0, failed = 0;
-	bool too_long = false;
-
-	cfg_lex_init(&lx, text, len, true);
-	for (;;) {
-		cfg_lex_next(&lx, &tok);
-		if (tok.kind == TOK_WORD || tok.kind == TOK_STRING || tok.kind == TOK_LBRACKET ||
-		    tok.kind == TOK_RBRACKET) {
-			if (n == PARSE_MAX_WORDS) {
-				too_long = true;
-				continue;
-			}
-			words[n] = strdup(tok.kind == TOK_LBRACKET ? "[" :
-			    tok.kind == TOK_RBRACKET ? "]" : tok.text);
-			if (words[n] == NULL)
-				break;
-			locs[n] = (struct cfg_loc){ file, tok.line, tok.col };
-			n++;
-			continue;
-		}
-		if (tok.kind == TOK_COMMENT)
-			continue;
-		if (tok.kind == TOK_ERROR) {
-			struct cfg_loc at = { file, tok.line, tok.col };
-
-			cfg_diag_at(d, CFG_ERROR, "", NULL, &at, "syntax error: %s", lx.error);
-			failed++;
-			break;
-		}
-		/* End of a line (or of the text): run what it said. */
-		if (too_long) {
-			cfg_diag_at(d, CFG_ERROR, "", NULL, &locs[0], "line too long");
-			failed++;
-		} else if (n > 0 && parse_set_line(tree, words, locs, n, d) == -1) {
-			failed++;
-		}
-		parse_free_words(words, n);
-		n = 0;
-		too_long = false;
-		if (tok.kind == TOK_EOF)
-			break;
-		if (tok.kind != TOK_NEWLINE) {
-			struct cfg_loc at = { file, tok.line, tok.col };
-
-			cfg_diag_at(d, CFG_ERROR, "", tok.text, &at,
-			    "syntax error: braces and ';' do not belong in set commands");
-			failed++;
-			/* Skip the rest of that line. */
-			while (tok.kind != TOK_NEWLINE && tok.kind != TOK_EOF &&
-			    tok.kind != TOK_ERROR)
-				cfg_lex_next(&lx, &tok);
-			if (tok.kind != TOK_NEWLINE)
-				break;
-		}
-	}
-	parse_free_words(words, n);
-	cfg_lex_free(&lx);
-	return failed;
-}
-
-/* Set form when the first word of the text is a set-form verb. */
-static bool
-parse_looks_like_set(const char *text, size_t len)
+bool
+cfg_looks_like_set(const char *text, size_t len)
 {
 	struct cfg_lexer lx;
 	struct cfg_token tok;
@@ -465,7 +533,7 @@ cfg_parse(const char *file, const char *text, size_t len, enum cfg_format fmt,
 
 	if (tree == NULL)
 		return NULL;
-	if (fmt == CFG_FORMAT_SET || (fmt == CFG_FORMAT_AUTO && parse_looks_like_set(text, len))) {
+	if (fmt == CFG_FORMAT_SET || (fmt == CFG_FORMAT_AUTO && cfg_looks_like_set(text, len))) {
 		cfg_run_set_lines(tree, file, text, len, d);
 		return tree;
 	}

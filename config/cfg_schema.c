@@ -241,7 +241,9 @@ check_ifname(const char *v, char *err, size_t errlen)
 		return -1;
 	}
 	for (; *p != '\0'; p++) {
-		if (!isalnum(*p) && strchr("-_/:.", *p) == NULL) {
+		/* A ':' separates a channel (xe-0/0/0:1); at the end it would read back as a
+		 * mark such as replace: (interface names stand alone at the start of a line). */
+		if ((!isalnum(*p) && strchr("-_/:.", *p) == NULL) || (*p == ':' && p[1] == '\0')) {
 			snprintf(err, errlen, "'%s' is not an interface name", v);
 			return -1;
 		}
@@ -354,16 +356,18 @@ cfg_value_check(const struct cfg_schema *node, const char *value, char *out, siz
 	case CFG_T_SECRET:
 		/* The value kept is the plaintext; the caller keeps the $9$ form to show. */
 		if (cfg_secret_is_encoded(value)) {
+			/* The message does not repeat the text: it is key material either way. */
 			n = cfg_secret_decode(value, plain, sizeof(plain));
 			if (n < 0 || (size_t)n + 1 > outlen || memchr(plain, '\0', (size_t)n)) {
-				snprintf(err, errlen, "'%.12s...' is not a valid $9$ secret", value);
-				return -1;
+				snprintf(err, errlen, "not a valid $9$ secret");
+				n = -1;
+			} else if (check_length("the key", (size_t)n, node, err, errlen) == -1) {
+				n = -1;
+			} else {
+				memcpy(out, plain, (size_t)n + 1);
 			}
-			if (check_length("the key", (size_t)n, node, err, errlen) == -1)
-				return -1;
-			memcpy(out, plain, (size_t)n + 1);
 			explicit_bzero(plain, sizeof(plain));
-			return 0;
+			return n < 0 ? -1 : 0;
 		}
 		if (check_length("the key", strlen(value), node, err, errlen) == -1)
 			return -1;

@@ -34,6 +34,10 @@ enum cfg_type {
 	CFG_T_SIZE,    /* a size with an optional k/m/g suffix (trace files) */
 };
 
+/* Room for any canonical value: no statement takes more than 1024 characters, and an
+ * address in canonical form is shorter than 64. */
+enum { CFG_VALUE_MAX = 1100 };
+
 /* Node flags. */
 enum {
 	CFG_F_ORDERED = 1 << 0,	 /* list entries keep the order the user gave (rules, terms) */

@@ -24,6 +24,21 @@ static const int secret_encoding[SECRET_TABLES][SECRET_MAX_GAPS] = {
 };
 static const int secret_encoding_len[SECRET_TABLES] = { 3, 3, 3, 2, 2, 4, 3 };
 
+/* The salt is obfuscation, not key material: a pool refilled now and then spares a system
+ * call per letter when thousands of keys are encoded at once. */
+static unsigned
+secret_random(void)
+{
+	static unsigned char pool[256];
+	static size_t left;
+
+	if (left == 0) {
+		randombytes_buf(pool, sizeof(pool));
+		left = sizeof(pool);
+	}
+	return pool[--left] % SECRET_ALPHA;
+}
+
 static int
 secret_index(char c)
 {
@@ -41,6 +56,9 @@ secret_extra(char c)
 {
 	int i;
 
+	/* strchr() finds the terminator too: "$9$" alone must not count as a salt. */
+	if (c == '\0')
+		return -1;
 	for (i = 0; i < 4; i++) {
 		if (strchr(secret_families[i], c) != NULL)
 			return 3 - i;
@@ -103,15 +121,14 @@ cfg_secret_encode(const char *plain, size_t len, char *out, size_t outlen, unsig
 		return -1;
 	memcpy(out, "$9$", 3);
 	n = 3;
-	salt = salt_seed != 0 ? (int)(salt_seed % SECRET_ALPHA) :
-	    (int)randombytes_uniform(SECRET_ALPHA);
+	salt = salt_seed != 0 ? (int)(salt_seed % SECRET_ALPHA) : (int)secret_random();
 	out[n++] = secret_alphabet[salt];
 	extra = secret_extra(secret_alphabet[salt]);
 	for (i = 0; i < extra; i++) {
 		if (n + 1 >= outlen)
 			return -1;
 		out[n++] = secret_alphabet[salt_seed != 0 ? (salt_seed / 7 + (unsigned)i * 13) %
-		    SECRET_ALPHA : randombytes_uniform(SECRET_ALPHA)];
+		    SECRET_ALPHA : secret_random()];
 	}
 	prev = salt;
 	for (k = 0; k < len; k++) {

@@ -7,6 +7,33 @@
 #include "cfg_secret.h"
 #include "secbuf.h"
 
+char *
+cfg_annotation_new(const char *text)
+{
+	size_t len = strlen(text), i, start = 0;
+	char *a = strdup(text);
+
+	if (a == NULL)
+		return NULL;
+	for (i = 0; i < len; i++) {
+		if ((unsigned char)a[i] < ' ' || a[i] == 0x7f)
+			a[i] = ' ';
+		/* A comment shown as slash-star text star-slash must not end early. */
+		if (i > 0 && a[i - 1] == '*' && a[i] == '/')
+			a[i] = '|';
+	}
+	while (len > 0 && a[len - 1] == ' ')
+		a[--len] = '\0';
+	while (a[start] == ' ')
+		start++;
+	memmove(a, a + start, len - start + 1);
+	if (a[0] == '\0') {
+		free(a);
+		return NULL;
+	}
+	return a;
+}
+
 struct cfg_node *
 cfg_tree_new(void)
 {

@@ -30,6 +30,10 @@ struct cfg_node {
 	struct cfg_loc loc;
 };
 
+/* An annotation as it is kept and shown: one line of text, no control characters, no
+ * comment terminator, no spaces at either end. A new string, or NULL (empty or no memory). */
+char *cfg_annotation_new(const char *text);
+
 /* An empty configuration (the root node). */
 struct cfg_node *cfg_tree_new(void);
 /* Frees a node and everything below it, wiping secrets; unlinks it first. NULL is fine. */

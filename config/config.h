@@ -35,6 +35,10 @@ int cfg_apply(struct cfg_node *at, enum cfg_op op, char *const *words, int nword
 struct cfg_node *cfg_find(struct cfg_node *at, char *const *words, int nwords,
     const struct cfg_schema **only, struct cfg_diags *d);
 
+/* In a command (a verb, then words from the top: "set services ipsec-vpn ike policy p
+ * pre-shared-key ascii-text KEY"), the index of the word that is key material, or -1. */
+int cfg_secret_word(char *const *words, int nwords);
+
 enum cfg_format {
 	CFG_FORMAT_AUTO,   /* set form if the first statement is a set/delete command */
 	CFG_FORMAT_BRACES,
@@ -47,6 +51,9 @@ enum cfg_format {
  * memory. */
 struct cfg_node *cfg_parse(const char *file, const char *text, size_t len, enum cfg_format fmt,
     struct cfg_diags *d);
+/* Whether text is in set form: its first word (after comments) is set, delete, activate or
+ * deactivate. */
+bool cfg_looks_like_set(const char *text, size_t len);
 /* Runs set-form lines (set, delete, activate, deactivate) against an existing tree. Returns
  * the number of lines that failed. */
 int cfg_run_set_lines(struct cfg_node *tree, const char *file, const char *text, size_t len,
