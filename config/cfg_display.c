@@ -95,24 +95,29 @@ disp_node(struct strbuf *out, const struct cfg_node *n, int level)
 	strbuf_adds(out, "}\n");
 }
 
-/* A run of plain values of one leaf-list is shown as keyword [ a b c ]; */
+/* Values of one leaf-list in a row are one statement, keyword [ a b c ];, as long as they
+ * share their inactive mark and only the first carries an annotation. */
 static const struct cfg_node *
 disp_leaflist(struct strbuf *out, const struct cfg_node *first, int level)
 {
-	const struct cfg_node *c = first, *end = first;
-	size_t n = 0;
+	const struct cfg_node *c = first, *end = first->next;
+	size_t n = 1;
 
-	while (end != NULL && end->schema == first->schema && !end->inactive &&
+	while (end != NULL && end->schema == first->schema && end->inactive == first->inactive &&
 	    end->annotation == NULL) {
 		end = end->next;
 		n++;
 	}
-	if (n <= 1) {
+	if (n == 1) {
 		disp_node(out, first, level);
 		return first->next;
 	}
+	if (first->annotation != NULL) {
+		disp_indent(out, level);
+		strbuf_addf(out, "/* %s */\n", first->annotation);
+	}
 	disp_indent(out, level);
-	strbuf_addf(out, "%s [", first->schema->keyword);
+	strbuf_addf(out, "%s%s [", first->inactive ? "inactive: " : "", first->schema->keyword);
 	for (c = first; c != end; c = c->next) {
 		strbuf_addc(out, ' ');
 		disp_value(out, c->value, false);
@@ -121,12 +126,14 @@ disp_leaflist(struct strbuf *out, const struct cfg_node *first, int level)
 	return end;
 }
 
+/* Siblings from first up to (not including) end. */
 static void
-disp_children(struct strbuf *out, const struct cfg_node *n, int level)
+disp_run(struct strbuf *out, const struct cfg_node *first, const struct cfg_node *end,
+    int level)
 {
-	const struct cfg_node *c = n->first;
+	const struct cfg_node *c = first;
 
-	while (c != NULL) {
+	while (c != end) {
 		if (c->schema->kind == CFG_LEAFLIST)
 			c = disp_leaflist(out, c, level);
 		else {
@@ -134,6 +141,12 @@ disp_children(struct strbuf *out, const struct cfg_node *n, int level)
 			c = c->next;
 		}
 	}
+}
+
+static void
+disp_children(struct strbuf *out, const struct cfg_node *n, int level)
+{
+	disp_run(out, n->first, NULL, level);
 }
 
 void
@@ -223,113 +236,184 @@ cfg_display_set(const struct cfg_node *n, struct strbuf *out)
 	disp_set_inactive(out, n);
 }
 
-/* `show | compare`. Changes at one level come under one [edit ...] banner: removals, then
- * additions and changed values, then the levels below. */
+/* `show | compare`, depth first in schema order as Junos prints it: each level's changes
+ * under its [edit ...] banner (again after a deeper level's), statements shown one level in
+ * with their sign in the first column: + added, - removed, ! activation changed. */
 struct compare {
 	struct strbuf *out;
-	bool banner_done;
+	const struct cfg_node *banner; /* the level whose banner was printed last */
 };
 
-static int
-cmp_depth(const struct cfg_node *n)
-{
-	int d = -1;
-
-	for (; n != NULL && n->parent != NULL; n = n->parent)
-		d++;
-	return d;
-}
-
 static void
-cmp_banner(struct compare *c, const struct cfg_node *parent)
+cmp_banner(struct compare *c, const struct cfg_node *level)
 {
 	char path[4096];
 
-	if (c->banner_done)
+	if (c->banner == level)
 		return;
-	cfg_node_path(parent, path, sizeof(path));
+	cfg_node_path(level, path, sizeof(path));
 	strbuf_addf(c->out, "[edit%s%s]\n", path[0] != '\0' ? " " : "", path);
-	c->banner_done = true;
+	c->banner = level;
 }
 
-/* The node as it would be displayed, every line prefixed by sign. */
+/* Prefixes every line of text with sign. */
 static void
-cmp_lines(struct compare *c, const struct cfg_node *n, char sign)
+cmp_sign(struct compare *c, const struct strbuf *text, char sign)
+{
+	const char *line, *nl;
+
+	for (line = strbuf_str(text); (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
+		strbuf_addc(c->out, sign);
+		strbuf_add(c->out, line, (size_t)(nl - line) + 1);
+	}
+}
+
+/* The statements from first up to end, as displayed, under sign. */
+static void
+cmp_run_lines(struct compare *c, const struct cfg_node *level, const struct cfg_node *first,
+    const struct cfg_node *end, char sign)
 {
 	struct strbuf text = STRBUF_INIT;
-	const char *line, *nl;
-	int depth = cmp_depth(n);
 
-	disp_node(&text, n, depth);
-	for (line = strbuf_str(&text); *line != '\0'; line = nl + 1) {
-		nl = strchr(line, '\n');
-		if (nl == NULL)
-			break;
-		/* The sign takes the place of the first indent column. */
-		strbuf_addc(c->out, sign);
-		if (depth == 0)
-			strbuf_addc(c->out, ' ');
-		strbuf_add(c->out, line + (depth > 0 ? 1 : 0), (size_t)(nl - line) -
-		    (depth > 0 ? 1 : 0));
-		strbuf_addc(c->out, '\n');
-	}
+	cmp_banner(c, level);
+	disp_run(&text, first, end, 1);
+	cmp_sign(c, &text, sign);
 	strbuf_release(&text);
 }
 
-static const struct cfg_node *
-cmp_match(const struct cfg_node *parent, const struct cfg_node *n)
-{
-	return cfg_node_find(parent, n->schema, n->value);
-}
-
-/* Whether two nodes differ in themselves (not in their children). */
-static bool
-cmp_head_differs(const struct cfg_node *a, const struct cfg_node *b)
-{
-	if (a->inactive != b->inactive)
-		return true;
-	if ((a->annotation == NULL) != (b->annotation == NULL) ||
-	    (a->annotation != NULL && strcmp(a->annotation, b->annotation) != 0))
-		return true;
-	if (a->schema->kind == CFG_LEAF && strcmp(a->value, b->value) != 0)
-		return true;
-	return false;
-}
-
 static void
-cmp_level(struct strbuf *out, const struct cfg_node *old_parent,
-    const struct cfg_node *new_parent)
+cmp_lines(struct compare *c, const struct cfg_node *level, const struct cfg_node *n, char sign)
 {
-	struct compare c = { out, false };
-	const struct cfg_node *o, *n, *m;
-	bool inline_node = (new_parent->schema->flags & CFG_F_INLINE) != 0;
+	cmp_run_lines(c, level, n, n->next, sign);
+}
 
-	for (o = old_parent->first; o != NULL; o = o->next) {
-		if (cmp_match(new_parent, o) == NULL) {
-			cmp_banner(&c, new_parent);
-			cmp_lines(&c, o, '-');
-		}
-	}
-	for (n = new_parent->first; n != NULL; n = n->next) {
-		m = cmp_match(old_parent, n);
-		if (m == NULL) {
-			cmp_banner(&c, new_parent);
-			cmp_lines(&c, n, '+');
-		} else if (cmp_head_differs(m, n) ||
-		    ((n->schema->flags & CFG_F_INLINE) && !cfg_node_equal(m, n))) {
-			/* One-liners and changed statements show whole, old then new. */
-			cmp_banner(&c, new_parent);
-			cmp_lines(&c, m, '-');
-			cmp_lines(&c, n, '+');
-		}
-	}
-	if (inline_node)
+/* A statement's first line with its block elided: "rule r1 { ... }", "tunnel-mtu 1400;". */
+static void
+cmp_head(struct strbuf *out, const struct cfg_node *n)
+{
+	bool secret = disp_head(out, n);
+	bool block = n->first != NULL && !(n->schema->flags & CFG_F_INLINE);
+
+	strbuf_adds(out, block ? " { ... }\n" : secret ? "; ## SECRET-DATA\n" : ";\n");
+}
+
+/* Same statement, different mark or annotation: say so without repeating its contents. */
+static void
+cmp_marks(struct compare *c, const struct cfg_node *level, const struct cfg_node *o,
+    const struct cfg_node *n)
+{
+	bool annotation_changed = (o->annotation == NULL) != (n->annotation == NULL) ||
+	    (o->annotation != NULL && strcmp(o->annotation, n->annotation) != 0);
+
+	if (!annotation_changed && o->inactive == n->inactive)
 		return;
-	for (n = new_parent->first; n != NULL; n = n->next) {
-		m = cmp_match(old_parent, n);
-		if (m != NULL && !cmp_head_differs(m, n) && !(n->schema->flags & CFG_F_INLINE) &&
-		    !cfg_node_equal(m, n))
-			cmp_level(out, m, n);
+	cmp_banner(c, level);
+	if (annotation_changed) {
+		if (o->annotation != NULL)
+			strbuf_addf(c->out, "-    /* %s */\n", o->annotation);
+		if (n->annotation != NULL)
+			strbuf_addf(c->out, "+    /* %s */\n", n->annotation);
+	}
+	strbuf_adds(c->out, o->inactive != n->inactive ? "!    " : "     ");
+	if (o->inactive != n->inactive)
+		strbuf_adds(c->out, n->inactive ? "inactive: " : "active: ");
+	cmp_head(c->out, n);
+}
+
+/* Whether n's own line says something else in o: a leaf's value, or an inline option. */
+static bool
+cmp_line_differs(const struct cfg_node *o, const struct cfg_node *n)
+{
+	if (n->schema->kind == CFG_LEAF && strcmp(o->value, n->value) != 0)
+		return true;
+	return (n->schema->flags & CFG_F_INLINE) && !cfg_node_equal(o, n);
+}
+
+/* The entry of o's run (first..end) with n's name; hint is tried first, as most runs come
+ * in the same order on both sides. */
+static const struct cfg_node *
+cmp_find(const struct cfg_node *first, const struct cfg_node *end, const struct cfg_node *hint,
+    const struct cfg_node *n)
+{
+	const struct cfg_node *o;
+
+	if (n->value == NULL)
+		return first != end ? first : NULL;
+	if (hint != NULL && hint != end && strcmp(hint->value, n->value) == 0)
+		return hint;
+	for (o = first; o != end; o = o->next) {
+		if (strcmp(o->value, n->value) == 0)
+			return o;
+	}
+	return NULL;
+}
+
+static bool
+cmp_runs_equal(const struct cfg_node *o, const struct cfg_node *oend, const struct cfg_node *n,
+    const struct cfg_node *nend)
+{
+	for (; o != oend && n != nend; o = o->next, n = n->next) {
+		if (!cfg_node_equal(o, n))
+			return false;
+	}
+	return o == oend && n == nend;
+}
+
+static void cmp_level(struct compare *c, const struct cfg_node *old_level,
+    const struct cfg_node *new_level);
+
+/* The statements of one schema node at one level: old ofirst..oend, new nfirst..nend. */
+static void
+cmp_run(struct compare *c, const struct cfg_node *new_level, const struct cfg_node *ofirst,
+    const struct cfg_node *oend, const struct cfg_node *nfirst, const struct cfg_node *nend)
+{
+	const struct cfg_node *o, *n, *hint;
+
+	if (cmp_runs_equal(ofirst, oend, nfirst, nend))
+		return;
+	/* A leaf-list is one statement: its values in their order. */
+	if ((nfirst != nend ? nfirst : ofirst)->schema->kind == CFG_LEAFLIST) {
+		if (ofirst != oend)
+			cmp_run_lines(c, new_level, ofirst, oend, '-');
+		if (nfirst != nend)
+			cmp_run_lines(c, new_level, nfirst, nend, '+');
+		return;
+	}
+	for (o = ofirst, hint = nfirst; o != oend; o = o->next) {
+		n = cmp_find(nfirst, nend, hint, o);
+		if (n == NULL)
+			cmp_lines(c, new_level, o, '-');
+		hint = n != NULL ? n->next : hint;
+	}
+	for (n = nfirst, hint = ofirst; n != nend; n = n->next) {
+		o = cmp_find(ofirst, oend, hint, n);
+		hint = o != NULL ? o->next : hint;
+		if (o == NULL) {
+			cmp_lines(c, new_level, n, '+');
+		} else if (cmp_line_differs(o, n)) {
+			cmp_lines(c, new_level, o, '-');
+			cmp_lines(c, new_level, n, '+');
+		} else if (!cfg_node_equal(o, n)) {
+			cmp_marks(c, new_level, o, n);
+			cmp_level(c, o, n);
+		}
+	}
+}
+
+/* Children are in schema order on both sides, so the runs of each schema node line up. */
+static void
+cmp_level(struct compare *c, const struct cfg_node *old_level, const struct cfg_node *new_level)
+{
+	const struct cfg_node *o = old_level->first, *n = new_level->first, *ofirst, *nfirst;
+	const struct cfg_schema *s;
+
+	for (s = new_level->schema->children; s != NULL && s->keyword != NULL; s++) {
+		for (ofirst = o; o != NULL && o->schema == s; o = o->next)
+			;
+		for (nfirst = n; n != NULL && n->schema == s; n = n->next)
+			;
+		if (ofirst != o || nfirst != n)
+			cmp_run(c, new_level, ofirst, o, nfirst, n);
 	}
 }
 
@@ -337,7 +421,9 @@ void
 cfg_compare(const struct cfg_node *old_tree, const struct cfg_node *new_tree,
     struct strbuf *out)
 {
-	cmp_level(out, old_tree, new_tree);
+	struct compare c = { out, NULL };
+
+	cmp_level(&c, old_tree, new_tree);
 }
 
 /* JSON in the shape Junos' `| display json` gives: containers as objects, list entries as
