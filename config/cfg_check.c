@@ -61,16 +61,20 @@ static void
 check_values(struct check_ctx *c, const struct cfg_node *n)
 {
 	const struct cfg_node *k, *j;
-	char canon[1024], err[512];
+	char canon[CFG_VALUE_MAX], err[512];
 
-	if (n->value != NULL && n->schema->kind != CFG_CONTAINER &&
-	    cfg_value_check(n->schema, n->value, canon, sizeof(canon), err, sizeof(err)) == -1)
-		cfg_diag_node(c->d, CFG_ERROR, n, "%s", err);
-	secure_wipe(canon, sizeof(canon));
+	if (n->value != NULL && n->schema->kind != CFG_CONTAINER) {
+		if (cfg_value_check(n->schema, n->value, canon, sizeof(canon), err,
+		    sizeof(err)) == -1)
+			cfg_diag_node(c->d, CFG_ERROR, n, "%s", err);
+		else if (n->schema->flags & CFG_F_SECRET)
+			secure_wipe(canon, strlen(canon));
+	}
 	for (k = n->first; k != NULL; k = k->next) {
 		if (k->inactive)
 			continue;
-		if (k->schema->choice != NULL) {
+		/* Once per run of one statement: a list of 10000 rules is one run. */
+		if (k->schema->choice != NULL && (k->prev == NULL || k->prev->schema != k->schema)) {
 			for (j = k->next; j != NULL; j = j->next) {
 				if (!j->inactive && j->schema != k->schema && j->schema->choice != NULL &&
 				    strcmp(j->schema->choice, k->schema->choice) == 0) {

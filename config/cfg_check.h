@@ -28,6 +28,8 @@ struct check_ctx {
 int cfg_key_size(const char *algorithm);
 /* A key container's bytes (ASCII as is, hexadecimal decoded); -1 when malformed. */
 int cfg_key_bytes(const struct cfg_node *key, unsigned char *out, size_t outlen);
+/* Whether a hexadecimal key or pre-shared key is even-length hex digits; says why not. */
+bool cfg_check_hex(struct check_ctx *c, const struct cfg_node *hex);
 /* The key under parent (authentication or encryption) for this algorithm. */
 void cfg_check_manual_key(struct check_ctx *c, const struct cfg_node *parent,
     const char *algorithm);

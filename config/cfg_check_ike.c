@@ -65,11 +65,15 @@ ike_policy_uses_psk(struct check_ctx *c, const struct cfg_node *policy)
 static void
 check_ike_policy(struct check_ctx *c, const struct cfg_node *policy)
 {
-	const struct cfg_node *ike = cfg_child(c->vpn, "ike");
+	const struct cfg_node *ike = cfg_child(c->vpn, "ike"), *psk;
 	const char *version = cfg_leaf(policy, "version");
 
 	check_proposal_refs(c, policy, ike, "IKE");
-	if (ike_policy_uses_psk(c, policy) && !cfg_has(policy, "pre-shared-key"))
+	psk = cfg_child(policy, "pre-shared-key");
+	if (psk != NULL && psk->first != NULL &&
+	    strcmp(psk->first->schema->keyword, "hexadecimal") == 0)
+		cfg_check_hex(c, psk->first);
+	if (ike_policy_uses_psk(c, policy) && psk == NULL)
 		cfg_diag_node(c->d, CFG_ERROR, policy, "pre-shared-key is required: the policy's "
 		    "proposals authenticate with pre-shared-keys");
 	if (version == NULL || strcmp(version, "2") != 0)

@@ -83,12 +83,24 @@ cfg_key_size(const char *algorithm)
 	return -1;
 }
 
+static int
+hex_nibble(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 int
 cfg_key_bytes(const struct cfg_node *key, unsigned char *out, size_t outlen)
 {
 	const struct cfg_node *k;
 	size_t len, i;
-	unsigned v;
+	int hi, lo;
 
 	if ((k = cfg_child(key, "ascii-text")) != NULL) {
 		len = strlen(k->value);
@@ -103,17 +115,17 @@ cfg_key_bytes(const struct cfg_node *key, unsigned char *out, size_t outlen)
 	if (len % 2 != 0 || len / 2 > outlen)
 		return -1;
 	for (i = 0; i < len; i += 2) {
-		if (!isxdigit((unsigned char)k->value[i]) ||
-		    !isxdigit((unsigned char)k->value[i + 1]) ||
-		    sscanf(k->value + i, "%2x", &v) != 1)
+		hi = hex_nibble(k->value[i]);
+		lo = hex_nibble(k->value[i + 1]);
+		if (hi < 0 || lo < 0)
 			return -1;
-		out[i / 2] = (unsigned char)v;
+		out[i / 2] = (unsigned char)(hi << 4 | lo);
 	}
 	return (int)(len / 2);
 }
 
-static bool
-check_hex(struct check_ctx *c, const struct cfg_node *hex)
+bool
+cfg_check_hex(struct check_ctx *c, const struct cfg_node *hex)
 {
 	size_t i, len = strlen(hex->value);
 
@@ -140,8 +152,9 @@ check_des(struct check_ctx *c, const struct cfg_node *keynode, const unsigned ch
 
 	if (weak != 0)
 		cfg_diag_node(c->d, CFG_ERROR, keynode,
-		    "%s is a DES %s key (RFC 2409 appendix A): encryption with it is trivially "
-		    "undone, choose another", which, weak == 1 ? "weak" : "semi-weak");
+		    "%s %s a DES %s key (RFC 2409 appendix A): encryption with it is trivially "
+		    "undone, choose another", which, strcmp(which, "the key") == 0 ? "is" : "are",
+		    weak == 1 ? "weak" : "semi-weak");
 }
 
 void
@@ -157,7 +170,7 @@ cfg_check_manual_key(struct check_ctx *c, const struct cfg_node *parent, const c
 		return;
 	}
 	hex = strcmp(form->schema->keyword, "hexadecimal") == 0;
-	if (hex && !check_hex(c, form))
+	if (hex && !cfg_check_hex(c, form))
 		return;
 	want = cfg_key_size(algorithm);
 	have = cfg_key_bytes(key, bytes, sizeof(bytes));

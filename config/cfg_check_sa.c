@@ -36,6 +36,8 @@ cfg_check_spis(struct check_ctx *c)
 	char path[2048];
 	size_t i;
 
+	if (c->nspis < 2)
+		return;
 	qsort(c->spis, c->nspis, sizeof(*c->spis), spi_compare);
 	for (i = 1; i < c->nspis; i++) {
 		if (spi_compare(&c->spis[i - 1], &c->spis[i]) != 0)

@@ -18,6 +18,10 @@
 #define LIST(kw, t, lo, hi, f, kids, h) \
 	{ .keyword = kw, .kind = CFG_LIST, .type = t, .min = lo, .max = hi, .flags = f, \
 	  .children = kids, .help = h }
+/* A list that is one member of a choice; the commit check rejects two members side by side. */
+#define CHOICE_LIST(kw, t, lo, hi, ch, f, h) \
+	{ .keyword = kw, .kind = CFG_LIST, .type = t, .min = lo, .max = hi, .choice = ch, \
+	  .flags = f, .help = h }
 #define LIST_ENUM(kw, e, f, kids, h) \
 	{ .keyword = kw, .kind = CFG_LIST, .type = CFG_T_ENUM, .enums = e, .flags = f, \
 	  .children = kids, .help = h }
@@ -354,8 +358,10 @@ static const struct cfg_schema s_service_set[] = {
 	    "Service set applied to an interface"),
 	CHOICE_CONTAINER("next-hop-service", "style", s_next_hop_service,
 	    "Service set used as a next hop"),
-	LIST("ipsec-vpn-rules", CFG_T_NAME, 1, 63, CFG_F_ORDERED, NULL, "IPSec VPN rule"),
-	LIST("ipsec-vpn-rule-sets", CFG_T_NAME, 1, 63, CFG_F_ORDERED, NULL, "IPSec VPN rule set"),
+	CHOICE_LIST("ipsec-vpn-rules", CFG_T_NAME, 1, 63, "rules", CFG_F_ORDERED,
+	    "IPSec VPN rule"),
+	CHOICE_LIST("ipsec-vpn-rule-sets", CFG_T_NAME, 1, 63, "rules", CFG_F_ORDERED,
+	    "IPSec VPN rule set"),
 	CONTAINER("ipsec-vpn-options", s_vpn_options, "IPSec VPN service options"),
 	UINT("tcp-mss", 536, 65535, NULL, "Limit the TCP maximum segment size"),
 	END,
