@@ -241,7 +241,8 @@ configd_check_file(const char *path)
 		strbuf_adds(&out, "configuration check succeeds\n");
 		rc = 0;
 	}
-	fputs(strbuf_str(&out), d.errors == 0 ? stdout : stderr);
+	/* The report is the output, errors included: for a terminal and for scripts alike. */
+	fputs(strbuf_str(&out), stdout);
 out:
 	secure_wipe(text.buf, text.cap);
 	strbuf_release(&text);

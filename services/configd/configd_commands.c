@@ -170,8 +170,8 @@ out:
 	return ok;
 }
 
-/* load merge|override|replace|set terminal|FILE: the CLI sends the text. All or nothing:
- * a load with an error changes nothing. */
+/* load merge|override|replace|set terminal|FILE: the CLI sends the text, in either form.
+ * All or nothing: a load with an error changes nothing. */
 static bool
 configd_load(struct configd *cd, struct configd_session *s, char **words, int nwords,
     const char *input, size_t input_len, const char *input_name, struct strbuf *out)
@@ -190,8 +190,10 @@ configd_load(struct configd *cd, struct configd_session *s, char **words, int nw
 		    "(terminal | <file>)\n");
 		return false;
 	}
-	if (strcmp(how, "set") == 0) {
-		next = cfg_node_copy(cd->candidate);
+	/* Set commands given to override start from nothing; to merge or replace they run
+	 * against the candidate, as load set does. */
+	if (strcmp(how, "set") == 0 || cfg_looks_like_set(input, input_len)) {
+		next = strcmp(how, "override") == 0 ? cfg_tree_new() : cfg_node_copy(cd->candidate);
 		if (next != NULL)
 			cfg_run_set_lines(next, name, input, input_len, &d);
 	} else {

@@ -2,6 +2,7 @@
 #include "configd_impl.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bus.h"
@@ -75,6 +76,7 @@ configd_command_handler(struct bus_msg *m, const ProtobufCMessage *payload, void
 	struct configd *cd = ctx;
 	struct configd_session *s = NULL;
 	struct strbuf out = STRBUF_INIT;
+	char *key = NULL, *saved = NULL;
 	bool ok;
 
 	if (req->session_id != 0 && (s = configd_session_find(cd, req->session_id)) == NULL) {
@@ -83,8 +85,32 @@ configd_command_handler(struct bus_msg *m, const ProtobufCMessage *payload, void
 		    (unsigned long long)req->session_id);
 		return;
 	}
-	ok = configd_command(cd, s, req->words, (int)req->n_words, (const char *)req->input.data,
-	    req->input.len, req->input_name, &out);
+	if (req->secret != NULL && (req->secret_word >= req->n_words ||
+	    req->words[req->secret_word][0] != '\0' ||
+	    memchr(req->secret->material.data, '\0', req->secret->material.len) != NULL)) {
+		bus_reply_error(m, ERRC(INVALID_ARGUMENT), "the key goes in an empty word, and "
+		    "holds no NUL");
+		return;
+	}
+	if (req->secret != NULL) {
+		/* Put the key back in its word; the bus wipes the message, this copy we do. */
+		key = calloc(1, req->secret->material.len + 1);
+		if (key == NULL) {
+			bus_reply_error(m, ERRC(RESOURCE_EXHAUSTED), "out of memory");
+			return;
+		}
+		memcpy(key, req->secret->material.data, req->secret->material.len);
+		saved = req->words[req->secret_word];
+		req->words[req->secret_word] = key;
+	}
+	ok = configd_command(cd, s, req->words, (int)req->n_words,
+	    req->input != NULL ? (const char *)req->input->material.data : NULL,
+	    req->input != NULL ? req->input->material.len : 0, req->input_name, &out);
+	if (key != NULL) {
+		req->words[req->secret_word] = saved;
+		secure_wipe(key, strlen(key));
+		free(key);
+	}
 	configd_reply_result(m, ok, &out, cd->generation);
 	/* Shown configurations carry only $9$ text, but load input was key material. */
 	secure_wipe(out.buf, out.cap);

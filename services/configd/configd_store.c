@@ -262,7 +262,8 @@ store_list(struct store *st, uint64_t *out, size_t max)
 		all[n++] = g;
 	}
 	closedir(d);
-	qsort(all, n, sizeof(*all), store_desc);
+	if (n > 1) /* an empty directory leaves all NULL, which qsort may not take */
+		qsort(all, n, sizeof(*all), store_desc);
 	if (n > max)
 		n = max;
 	if (n > 0)

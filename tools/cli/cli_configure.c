@@ -11,6 +11,7 @@
 #include "bus.h"
 #include "catalog.h"
 #include "cfg_schema.h"
+#include "config.h"
 #include "config.pb-c.h"
 #include "secbuf.h"
 
@@ -19,19 +20,36 @@ cli_configd(struct cli *cli, uint64_t session, char **words, int nwords, const c
     size_t input_len, const char *input_name)
 {
 	Picsec__V1__ConfigCommand cmd = PICSEC__V1__CONFIG_COMMAND__INIT;
+	Picsec__V1__Secret text = PICSEC__V1__SECRET__INIT, key = PICSEC__V1__SECRET__INIT;
 	const Picsec__V1__ConfigResult *res;
 	struct bus_call_result *r;
 	const struct bus_result *br;
-	int rc = 1;
+	char *key_word = NULL, empty[] = "";
+	int rc = 1, k;
 
 	cmd.session_id = session;
 	cmd.words = words;
 	cmd.n_words = (size_t)nwords;
-	cmd.input.data = (uint8_t *)(uintptr_t)input;
-	cmd.input.len = input_len;
+	if (input != NULL) {
+		text.material.data = (uint8_t *)(uintptr_t)input;
+		text.material.len = input_len;
+		cmd.input = &text;
+	}
 	cmd.input_name = (char *)(uintptr_t)(input_name != NULL ? input_name : "");
-	if (bus_call(cli->bus, "configd", MT(CONFIG_COMMAND), &cmd.base, cli->timeout_ms, &r) ==
-	    -1) {
+	/* A key typed in a set command goes as a Secret, so the bus never shows it. */
+	if ((k = cfg_secret_word(words, nwords)) >= 0) {
+		key_word = words[k];
+		key.material.data = (uint8_t *)key_word;
+		key.material.len = strlen(key_word);
+		cmd.secret = &key;
+		cmd.secret_word = (uint32_t)k;
+		words[k] = empty;
+	}
+	rc = bus_call(cli->bus, "configd", MT(CONFIG_COMMAND), &cmd.base, cli->timeout_ms, &r);
+	if (key_word != NULL)
+		words[k] = key_word;
+	if (rc == -1) {
+		rc = 1;
 		br = bus_call_get(r);
 		fprintf(stderr, "error: %s\n", br->error_text);
 		goto out;

@@ -56,19 +56,23 @@ run_commands(struct cli *cli, const char *text)
 	return failed;
 }
 
-/* picsec configure -f FILE: everything or nothing, with the result and an exit status. */
+/* picsec configure -f FILE: everything or nothing, with the result and an exit status. The
+ * steps stop at the first that fails: a load with errors commits nothing. */
 static int
 configure_file(struct cli *cli, const char *file, bool merge)
 {
-	struct strbuf cmd = STRBUF_INIT;
+	struct strbuf load = STRBUF_INIT;
 	int rc;
 
-	strbuf_addf(&cmd, "configure; load %s \"%s\"; commit and-quit", merge ? "merge" :
-	    "override", file);
-	rc = run_commands(cli, strbuf_str(&cmd));
+	strbuf_addf(&load, "load %s \"%s\"", merge ? "merge" : "override", file);
+	rc = cli_line(cli, "configure");
+	if (rc == 0)
+		rc = cli_line(cli, strbuf_str(&load));
+	if (rc == 0)
+		rc = cli_line(cli, "commit and-quit");
 	if (cli->session != 0)
 		cli_line(cli, "exit configuration-mode");
-	strbuf_release(&cmd);
+	strbuf_release(&load);
 	return rc;
 }
 
