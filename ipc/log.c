@@ -37,7 +37,7 @@ log_tag(void)
 	return log_proc;
 }
 
-static void
+static void __attribute__((format(printf, 2, 0)))
 log_vemit(const char *prefix, const char *fmt, va_list ap, const char *suffix)
 {
 	char line[1024];
