@@ -75,6 +75,35 @@ configd_publish(struct configd *cd)
 	    (const ProtobufCMessage *)cfg_snapshot_msg(cd->snapshot));
 }
 
+struct cfg_node *
+configd_candidate(struct configd *cd)
+{
+	return cd->candidate != NULL ? cd->candidate : cd->committed;
+}
+
+struct cfg_node *
+configd_candidate_edit(struct configd *cd, struct strbuf *out)
+{
+	if (cd->candidate == NULL && (cd->candidate = cfg_node_copy(cd->committed)) == NULL)
+		strbuf_adds(out, "error: out of memory\n");
+	return cd->candidate;
+}
+
+void
+configd_candidate_set(struct configd *cd, struct cfg_node *tree)
+{
+	if (tree == cd->candidate)
+		return;
+	cfg_node_free(cd->candidate);
+	cd->candidate = tree;
+}
+
+bool
+configd_has_changes(struct configd *cd)
+{
+	return cd->candidate != NULL && !cfg_node_equal(cd->candidate, cd->committed);
+}
+
 int
 configd_activate(struct configd *cd, struct cfg_node *tree, const char *user,
     const char *comment, struct strbuf *out)
@@ -182,11 +211,6 @@ configd_new(struct ev_loop *loop, struct bus *bus, const struct configd_options 
 		goto error;
 	if (configd_load_latest(cd, err, errlen) == -1)
 		goto error;
-	cd->candidate = cfg_node_copy(cd->committed);
-	if (cd->candidate == NULL) {
-		snprintf(err, errlen, "out of memory");
-		goto error;
-	}
 	configd_handlers_install(cd);
 	return cd;
 error:

@@ -37,6 +37,7 @@ configd_edit(struct configd *cd, struct configd_session *s, enum cfg_op op, char
 {
 	struct cfg_diags d = CFG_DIAGS_INIT;
 	const char *annotation = NULL;
+	struct cfg_node *tree;
 	bool ok;
 
 	if (!configd_may_change(cd, s, out))
@@ -48,7 +49,9 @@ configd_edit(struct configd *cd, struct configd_session *s, enum cfg_op op, char
 		}
 		annotation = words[--nwords];
 	}
-	ok = cfg_apply(cd->candidate, op, words, nwords, annotation, true, NULL, &d) == 0;
+	if ((tree = configd_candidate_edit(cd, out)) == NULL)
+		return false;
+	ok = cfg_apply(tree, op, words, nwords, annotation, true, NULL, &d) == 0;
 	cfg_diags_format(&d, out, NULL);
 	cfg_diags_free(&d);
 	return ok;
@@ -114,7 +117,7 @@ static bool
 configd_show(struct configd *cd, struct configd_session *s, char **words, int nwords,
     struct strbuf *out)
 {
-	struct cfg_node *tree = s != NULL ? cd->candidate : cd->committed, *old_tree = NULL;
+	struct cfg_node *tree = s != NULL ? configd_candidate(cd) : cd->committed, *old_tree = NULL;
 	struct cfg_node *n, *o = NULL;
 	struct cfg_diags d = CFG_DIAGS_INIT;
 	const struct cfg_schema *only = NULL;
@@ -193,7 +196,8 @@ configd_load(struct configd *cd, struct configd_session *s, char **words, int nw
 	/* Set commands given to override start from nothing; to merge or replace they run
 	 * against the candidate, as load set does. */
 	if (strcmp(how, "set") == 0 || cfg_looks_like_set(input, input_len)) {
-		next = strcmp(how, "override") == 0 ? cfg_tree_new() : cfg_node_copy(cd->candidate);
+		next = strcmp(how, "override") == 0 ? cfg_tree_new() :
+		    cfg_node_copy(configd_candidate(cd));
 		if (next != NULL)
 			cfg_run_set_lines(next, name, input, input_len, &d);
 	} else {
@@ -202,7 +206,7 @@ configd_load(struct configd *cd, struct configd_session *s, char **words, int nw
 			if (strcmp(how, "override") == 0) {
 				next = loaded;
 				loaded = NULL;
-			} else if ((next = cfg_node_copy(cd->candidate)) != NULL &&
+			} else if ((next = cfg_node_copy(configd_candidate(cd))) != NULL &&
 			    cfg_node_load(next, loaded, strcmp(how, "replace") == 0) == -1) {
 				cfg_node_free(next);
 				next = NULL;
@@ -218,8 +222,7 @@ configd_load(struct configd *cd, struct configd_session *s, char **words, int nw
 		goto out;
 	}
 	cfg_tree_forget_locations(next);
-	cfg_node_free(cd->candidate);
-	cd->candidate = next;
+	configd_candidate_set(cd, next);
 	next = NULL;
 	strbuf_adds(out, "load complete\n");
 	ok = true;
@@ -248,8 +251,7 @@ configd_rollback(struct configd *cd, struct configd_session *s, char **words, in
 	tree = configd_rollback_tree(cd, (unsigned)n, out);
 	if (tree == NULL)
 		return false;
-	cfg_node_free(cd->candidate);
-	cd->candidate = tree;
+	configd_candidate_set(cd, tree);
 	strbuf_adds(out, "load complete\n");
 	return true;
 }
@@ -289,7 +291,7 @@ configd_status(struct configd *cd, struct strbuf *out)
 	if (cd->confirm_timer != 0)
 		strbuf_addf(out, "A commit confirmed waits for confirmation; unconfirmed it goes "
 		    "back to generation %" PRIu64 "\n", cd->confirm_generation);
-	if (!cfg_node_equal(cd->candidate, cd->committed))
+	if (configd_has_changes(cd))
 		strbuf_adds(out, "The candidate has uncommitted changes\n");
 	for (s = cd->sessions; s != NULL; s = s->next)
 		strbuf_addf(out, "Session %" PRIu64 ": %s%s\n", s->id, s->user,

@@ -67,7 +67,7 @@ configd_confirm_expired(void *ctx, uint64_t id)
 {
 	struct configd *cd = ctx;
 	struct strbuf out = STRBUF_INIT;
-	struct cfg_node *tree, *fresh;
+	struct cfg_node *tree;
 	uint64_t back = cd->confirm_generation;
 
 	(void)id;
@@ -85,10 +85,7 @@ configd_confirm_expired(void *ctx, uint64_t id)
 	log_warnx("commit confirmed was not confirmed in time: back to the configuration of "
 	    "generation %" PRIu64 " (now generation %" PRIu64 ")", back, cd->generation);
 	/* The candidate follows: what was not confirmed is not kept for editing either. */
-	if ((fresh = cfg_node_copy(cd->committed)) != NULL) {
-		cfg_node_free(cd->candidate);
-		cd->candidate = fresh;
-	}
+	configd_candidate_set(cd, NULL);
 	strbuf_release(&out);
 }
 
@@ -99,7 +96,7 @@ configd_commit(struct configd *cd, struct configd_session *s, char **words, int 
 	struct cfg_diags d = CFG_DIAGS_INIT;
 	const struct configd_session *holder;
 	struct commit_args a;
-	struct cfg_node *tree;
+	struct cfg_node *tree, *moved;
 	uint64_t before = cd->generation;
 	bool ok = false;
 
@@ -114,7 +111,7 @@ configd_commit(struct configd *cd, struct configd_session *s, char **words, int 
 		    ") exclusive\n", holder->user, holder->id);
 		return false;
 	}
-	cfg_check(cd->candidate, &d);
+	cfg_check(configd_candidate(cd), &d);
 	cfg_diags_format(&d, out, "configuration check-out failed");
 	if (d.errors > 0)
 		goto out;
@@ -123,13 +120,21 @@ configd_commit(struct configd *cd, struct configd_session *s, char **words, int 
 		ok = true;
 		goto out;
 	}
-	tree = cfg_node_copy(cd->candidate);
+	/* The candidate itself becomes the committed tree; it is copied again only when
+	 * someone changes it. */
+	moved = cd->candidate;
+	tree = moved != NULL ? moved : cfg_node_copy(cd->committed);
 	if (tree == NULL) {
 		strbuf_adds(out, "error: out of memory\n");
 		goto out;
 	}
+	cd->candidate = NULL;
 	if (configd_activate(cd, tree, s->user, a.comment, out) == -1) {
-		cfg_node_free(tree);
+		/* Nothing was committed: the changes stay in the candidate. */
+		if (moved != NULL)
+			cd->candidate = moved;
+		else
+			cfg_node_free(tree);
 		goto out;
 	}
 	if (cd->confirm_timer != 0 && !a.confirmed) {

@@ -34,7 +34,9 @@ struct configd {
 	unsigned lock_idle_ms;	       /* an exclusive session idle this long loses its lock */
 
 	struct cfg_node *committed;    /* the configuration in effect */
-	struct cfg_node *candidate;    /* what configure mode edits, shared by sessions */
+	/* What configure mode edits, shared by sessions. NULL while it is the committed
+	 * configuration: the copy is made on the first change, not on every commit. */
+	struct cfg_node *candidate;
 	struct cfg_snapshot *snapshot; /* committed, as published */
 	uint64_t generation;
 	uint64_t committed_ns;
@@ -57,6 +59,15 @@ int configd_activate(struct configd *cd, struct cfg_node *tree, const char *user
 void configd_publish(struct configd *cd);
 /* Reads rollback n (0 = committed) into a new tree; NULL with the reason in out. */
 struct cfg_node *configd_rollback_tree(struct configd *cd, unsigned n, struct strbuf *out);
+
+/* The candidate to read (the committed tree while there are no changes). */
+struct cfg_node *configd_candidate(struct configd *cd);
+/* The candidate to change: copied from the committed tree first if need be. NULL when out
+ * of memory, with the reason in out. */
+struct cfg_node *configd_candidate_edit(struct configd *cd, struct strbuf *out);
+/* Replaces the candidate (NULL: back to the committed configuration). */
+void configd_candidate_set(struct configd *cd, struct cfg_node *tree);
+bool configd_has_changes(struct configd *cd);
 
 /* configd_session.c */
 struct configd_session *configd_session_find(struct configd *cd, uint64_t id);

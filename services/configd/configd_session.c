@@ -113,7 +113,7 @@ configd_session_open(struct configd *cd, const char *user, bool exclusive, struc
 	if (holder != NULL)
 		strbuf_addf(out, "The configuration is locked by %s (session %" PRIu64 "): you "
 		    "can look but not change it\n", holder->user, holder->id);
-	if (!cfg_node_equal(cd->candidate, cd->committed))
+	if (configd_has_changes(cd))
 		strbuf_adds(out, "The configuration has been changed but not committed\n");
 	s->next = cd->sessions;
 	cd->sessions = s;
@@ -129,7 +129,6 @@ void
 configd_session_close(struct configd *cd, struct configd_session *s, struct strbuf *out)
 {
 	struct configd_session **pp;
-	struct cfg_node *fresh;
 
 	for (pp = &cd->sessions; *pp != NULL; pp = &(*pp)->next) {
 		if (*pp == s) {
@@ -138,10 +137,8 @@ configd_session_close(struct configd *cd, struct configd_session *s, struct strb
 		}
 	}
 	/* An exclusive session's uncommitted changes go with it (Junos does the same). */
-	if (s->exclusive && !cfg_node_equal(cd->candidate, cd->committed) &&
-	    (fresh = cfg_node_copy(cd->committed)) != NULL) {
-		cfg_node_free(cd->candidate);
-		cd->candidate = fresh;
+	if (s->exclusive && configd_has_changes(cd)) {
+		configd_candidate_set(cd, NULL);
 		strbuf_adds(out, "warning: uncommitted changes discarded on exit\n");
 	}
 	log_info("%s left configuration mode (session %" PRIu64 ")", s->user, s->id);
