@@ -226,6 +226,29 @@ Test(configd, a_failing_check_commits_nothing, .init = setup, .fini = teardown)
 	finish();
 }
 
+/* configure -f with a file that does not load: exit 1, the report, and no commit. */
+Test(configd, a_file_that_does_not_load_commits_nothing, .init = setup, .fini = teardown)
+{
+	char conf[160], *out;
+	FILE *f;
+
+	snprintf(conf, sizeof(conf), "%s/broken.conf", dir);
+	f = fopen(conf, "w");
+	cr_assert_not_null(f);
+	fprintf(f, "services {\n    ipsec-vpn {\n        establish-tunnels sometimes;\n"
+	    "    }\n}\n");
+	fclose(f);
+	cr_assert_eq(picsec(&out, "configure", "-f", conf, NULL), 1, "%s", out);
+	expect(out, "broken.conf:3:9: error: 'sometimes' is not one of");
+	expect(out, "error: load failed (1 error): the candidate is unchanged\n");
+	cr_assert_null(strstr(out, "commit complete"), "%s", out);
+	free(out);
+	cr_assert_eq(picsec(&out, "show", "system", "commit", NULL), 0);
+	cr_assert_eq(strlen(out), 0, "nothing was committed: %s", out);
+	free(out);
+	finish();
+}
+
 static bool
 spi_is(const char *want)
 {

@@ -1187,6 +1187,48 @@ Test(compare, deactivation_is_marked_not_repeated)
 	cfg_node_free(b);
 }
 
+/* The exact layout: one level in, sign in the first column; a reordered leaf-list is one
+ * statement out and in; an annotation alone is its comment lines over the statement's
+ * head; activating again is '!    active:'. */
+Test(compare, the_layout_of_marks_and_leaf_lists)
+{
+	static const char base[] =
+	    "services {\n"
+	    "    ipsec-vpn {\n"
+	    "        inactive: rule r1 {\n"
+	    "            match-direction input;\n"
+	    "        }\n"
+	    "        ike {\n"
+	    "            policy p {\n"
+	    "                proposals [ a b ];\n"
+	    "            }\n"
+	    "        }\n"
+	    "    }\n"
+	    "}\n";
+	struct cfg_node *a = parse_ok(base), *b = parse_ok(base);
+	char *out;
+
+	cr_assert_eq(run(b, CFG_OP_ACTIVATE, "services ipsec-vpn rule r1", NULL, false, NULL), 0);
+	cr_assert_eq(run(b, CFG_OP_ANNOTATE, "services ipsec-vpn ike policy p", "to the DC",
+	    false, NULL), 0);
+	cr_assert_eq(run(b, CFG_OP_DELETE, "services ipsec-vpn ike policy p proposals", NULL,
+	    false, NULL), 0);
+	set_ok(b, "services ipsec-vpn ike policy p proposals [ b a ]");
+	out = compare(a, b);
+	cr_assert_str_eq(out,
+	    "[edit services ipsec-vpn]\n"
+	    "!    active: rule r1 { ... }\n"
+	    "[edit services ipsec-vpn ike]\n"
+	    "+    /* to the DC */\n"
+	    "     policy p { ... }\n"
+	    "[edit services ipsec-vpn ike policy p]\n"
+	    "-    proposals [ a b ];\n"
+	    "+    proposals [ b a ];\n", "%s", out);
+	free(out);
+	cfg_node_free(a);
+	cfg_node_free(b);
+}
+
 /* Input that is not a configuration */
 
 /* Whatever the parser kept must display as text that reads back clean into the same tree. */
