@@ -8,20 +8,28 @@
 
 static struct cli *cli_current;
 
+/* libedit shows one line of prompt; in configure mode Junos puts the [edit ...] banner on
+ * the line above it, so that line is printed before each prompt (and after a help list). */
+static void
+cli_print_banner(void)
+{
+	char banner[1024];
+
+	if (cli_current->session == 0)
+		return;
+	cli_level_banner(cli_current, banner, sizeof(banner));
+	printf("\n%s\n", banner);
+	fflush(stdout);
+}
+
 static char *
 cli_prompt(EditLine *el)
 {
-	static char prompt[1400];
-	char banner[1024];
+	static char prompt[512];
 
 	(void)el;
-	if (cli_current->session != 0) {
-		cli_level_banner(cli_current, banner, sizeof(banner));
-		snprintf(prompt, sizeof(prompt), "\n%s\n%s@%s# ", banner, cli_current->user,
-		    cli_current->host);
-	} else {
-		snprintf(prompt, sizeof(prompt), "%s@%s> ", cli_current->user, cli_current->host);
-	}
+	snprintf(prompt, sizeof(prompt), "%s@%s%c ", cli_current->user, cli_current->host,
+	    cli_current->session != 0 ? '#' : '>');
 	return prompt;
 }
 
@@ -49,13 +57,16 @@ cli_help_key(EditLine *el, int ch)
 	cli_line_before_cursor(el, line, sizeof(line));
 	n = cli_complete(cli_current, line, choices, 128, hint, sizeof(hint));
 	printf("\nPossible completions:\n");
-	if (hint[0] != '\0')
+	/* The hint describes a value to type: "<number> (256..16639)"; enumerated values are
+	 * listed one by one instead. */
+	if (hint[0] != '\0' && n == 0)
 		printf("  %-32s\n", hint);
 	for (i = 0; i < n; i++)
 		printf("  %-32s %s\n", choices[i].word, choices[i].help != NULL ? choices[i].help :
 		    "");
 	if (n == 0 && hint[0] == '\0')
 		printf("  <[Enter]>                        Execute this command\n");
+	cli_print_banner();
 	return CC_REDISPLAY;
 }
 
@@ -119,7 +130,10 @@ cli_interactive(struct cli *cli)
 	el_set(el, EL_ADDFN, "picsec-complete", "Complete the word", cli_tab_key);
 	el_set(el, EL_BIND, "?", "picsec-help", NULL);
 	el_set(el, EL_BIND, "^I", "picsec-complete", NULL);
-	while (!cli->quit && (line = el_gets(el, &count)) != NULL) {
+	for (;;) {
+		cli_print_banner();
+		if (cli->quit || (line = el_gets(el, &count)) == NULL)
+			break;
 		if (count > 0 && strspn(line, " \t\n") != (size_t)count)
 			history(hist, &ev, H_ENTER, line);
 		failed |= cli_line(cli, line);
