@@ -71,10 +71,21 @@ cfg_apply_error(struct cfg_diags *d, const char *path, const char *stmt,
 	cfg_diag_at(d, CFG_ERROR, path, stmt, loc, "%s", msg);
 }
 
-/* Finishes a delete/activate/deactivate/annotate on the node it found. */
+static bool
+cfg_text_blank(const char *t)
+{
+	for (; *t != '\0'; t++) {
+		if ((unsigned char)*t > ' ' && *t != 0x7f)
+			return false;
+	}
+	return true;
+}
+
+/* Finishes a delete/activate/deactivate/annotate on the node it found. -1: no memory. */
 static int
 cfg_apply_found(enum cfg_op op, struct cfg_node *target, const char *annotation)
 {
+	char *text;
 	struct cfg_node *parent = target->parent;
 
 	switch (op) {
@@ -89,8 +100,12 @@ cfg_apply_found(enum cfg_op op, struct cfg_node *target, const char *annotation)
 		target->inactive = true;
 		return 0;
 	case CFG_OP_ANNOTATE:
+		/* NULL from cfg_annotation_new is an empty comment, or no memory. */
+		text = annotation != NULL ? cfg_annotation_new(annotation) : NULL;
+		if (text == NULL && annotation != NULL && !cfg_text_blank(annotation))
+			return -1;
 		free(target->annotation);
-		target->annotation = annotation != NULL ? cfg_annotation_new(annotation) : NULL;
+		target->annotation = text;
 		return 0;
 	case CFG_OP_SET:
 		break;
@@ -164,27 +179,35 @@ walk_descend(struct walk *w, const struct cfg_schema *s, const char *value)
 	size_t len = strlen(w->path);
 	bool keyless = (s->flags & CFG_F_KEYLESS) != 0;
 
+	bool shown = value != NULL && !(s->flags & CFG_F_SECRET);
+
 	snprintf(w->path + len, sizeof(w->path) - len, "%s%s%s%s", len > 0 ? " " : "",
-	    keyless ? "" : s->keyword, value != NULL && !keyless ? " " : "",
-	    value != NULL && !(s->flags & CFG_F_SECRET) ? value : "");
+	    keyless ? "" : s->keyword, shown && !keyless ? " " : "", shown ? value : "");
 }
 
 /* A leaf-list given as [ a b c ]: every value, then nothing after the ']'. */
 static int
 walk_values(struct walk *w, struct cfg_node *node, const struct cfg_schema *s, int i)
 {
+	struct cfg_node **added = NULL, **grown, *v;
 	char canon[CFG_VALUE_MAX], err[512];
-	int first = i, rc = -1;
+	int first = i, rc = -1, nadded = 0;
 
 	for (; i < w->nwords && strcmp(w->words[i], "]") != 0; i++) {
 		if (cfg_value_check(s, w->words[i], canon, sizeof(canon), err, sizeof(err)) == -1) {
 			walk_error(w, s->keyword, cfg_word_loc(w->locs, w->nwords, i), "%s", err);
 			goto out;
 		}
-		if (w->mode == WALK_APPLY && cfg_node_set(node, s, canon, NULL) == NULL) {
+		if (w->mode != WALK_APPLY || cfg_node_find(node, s, canon) != NULL)
+			continue;
+		grown = realloc(added, (size_t)(nadded + 1) * sizeof(*added));
+		if (grown == NULL || (v = cfg_node_set(node, s, canon, NULL)) == NULL) {
+			added = grown != NULL ? grown : added;
 			walk_error(w, s->keyword, NULL, "out of memory");
 			goto out;
 		}
+		added = grown;
+		added[nadded++] = v;
 	}
 	if (i == w->nwords || i == first) {
 		walk_error(w, s->keyword, cfg_word_loc(w->locs, w->nwords, i),
@@ -198,6 +221,10 @@ walk_values(struct walk *w, struct cfg_node *node, const struct cfg_schema *s, i
 	}
 	rc = 0;
 out:
+	/* Only out of memory fails here once the words were checked: undo what was added. */
+	while (rc == -1 && nadded > 0)
+		cfg_node_free(added[--nadded]);
+	free(added);
 	secure_wipe(canon, sizeof(canon));
 	return rc;
 }
@@ -233,16 +260,21 @@ walk_run(struct walk *w, struct cfg_node *at)
 	const struct cfg_schema *s, *schema = at->schema;
 	struct cfg_node *node = w->mode == WALK_CHECK ? NULL : at, *child = NULL;
 	char canon[CFG_VALUE_MAX], err[512], stmt[CFG_VALUE_MAX + 128];
-	const char *value, *shown;
-	bool keyless, ambiguous, secret = false;
+	struct cfg_node *created = NULL; /* the first node this set made */
+	const char *value, *shown, *word;
+	bool keyless, ambiguous, keyed, fresh, secret = false;
 	int i = 0, rc = -1;
 
 	while (i < w->nwords) {
 		loc = cfg_word_loc(w->locs, w->nwords, i);
 		s = cfg_word_schema(schema, w->words[i], w->abbrev, &keyless, &ambiguous);
 		if (s == NULL) {
-			walk_error(w, w->words[i], loc, ambiguous ? "'%s' is ambiguous" :
-			    "syntax error: '%s' is not a statement here", w->words[i]);
+			/* Under or after a key, the word may be (part of) the key. */
+			word = cfg_schema_holds_secret(schema) ? "<secret>" : w->words[i];
+			walk_error(w, word, loc, ambiguous ? "'%s' is ambiguous" :
+			    "syntax error: '%s' is not a statement here%s", word,
+			    cfg_schema_holds_secret(schema) ? " (a key with spaces goes in quotes)" :
+			    "");
 			goto out;
 		}
 		if (!keyless)
@@ -283,11 +315,15 @@ walk_run(struct walk *w, struct cfg_node *at)
 			goto out;
 		}
 		if (w->mode == WALK_APPLY && w->op == CFG_OP_SET) {
+			keyed = s->kind == CFG_LIST || s->kind == CFG_LEAFLIST;
+			fresh = cfg_node_find(node, s, keyed ? value : NULL) == NULL;
 			child = cfg_node_set(node, s, value, shown);
 			if (child == NULL) {
 				walk_error(w, s->keyword, loc, "out of memory");
 				goto out;
 			}
+			if (fresh && created == NULL)
+				created = child;
 			if (loc != NULL)
 				child->loc = *loc;
 		} else if (w->mode != WALK_CHECK) {
@@ -309,10 +345,13 @@ walk_run(struct walk *w, struct cfg_node *at)
 		rc = 0;
 	} else if (w->mode == WALK_CHECK || w->op == CFG_OP_SET) {
 		rc = 0;
-	} else {
-		rc = cfg_apply_found(w->op, node, w->annotation);
+	} else if ((rc = cfg_apply_found(w->op, node, w->annotation)) == -1) {
+		walk_error(w, NULL, loc, "out of memory");
 	}
 out:
+	/* A set that was checked whole fails only for memory: what it created goes again. */
+	if (rc == -1 && created != NULL)
+		cfg_node_free(created);
 	/* Only a secret's plaintext needs wiping; canon holds nothing else of value. */
 	if (secret)
 		secure_wipe(canon, sizeof(canon));
@@ -376,21 +415,31 @@ cfg_find(struct cfg_node *at, char *const *words, int nwords,
 }
 
 int
-cfg_secret_word(char *const *words, int nwords)
+cfg_secret_words(char *const *words, int nwords, int *count)
 {
 	const struct cfg_schema *schema = &cfg_schema_root, *s;
 	bool keyless, ambiguous;
 	int i = 1;
 
+	*count = 0;
 	while (i < nwords) {
 		s = cfg_word_schema(schema, words[i], true, &keyless, &ambiguous);
-		if (s == NULL)
+		if (s == NULL) {
+			/* Under a key's statement a word that is no keyword may be the key
+			 * itself (pre-shared-key KEY): it and the rest are key material. */
+			if (cfg_schema_holds_secret(schema)) {
+				*count = nwords - i;
+				return i;
+			}
 			return -1;
+		}
 		if (!keyless)
 			i++;
 		if (cfg_schema_has_value(s) && i < nwords) {
-			if (s->flags & CFG_F_SECRET)
+			if (s->flags & CFG_F_SECRET) {
+				*count = nwords - i;
 				return i;
+			}
 			if (s->kind == CFG_LEAFLIST)
 				return -1;
 			i++;

@@ -19,6 +19,11 @@ cfg_diag_push(struct cfg_diags *d, enum cfg_severity sev, const char *path,
 {
 	struct cfg_diag *grown, *it;
 
+	/* Counted first: an error whose text cannot be kept still fails the check. */
+	if (sev == CFG_ERROR)
+		d->errors++;
+	else
+		d->warnings++;
 	if (d->count == d->cap) {
 		grown = realloc(d->items, (d->cap > 0 ? d->cap * 2 : 8) * sizeof(*grown));
 		if (grown == NULL)
@@ -37,10 +42,6 @@ cfg_diag_push(struct cfg_diags *d, enum cfg_severity sev, const char *path,
 		it->line = loc->line;
 		it->col = loc->col;
 	}
-	if (sev == CFG_ERROR)
-		d->errors++;
-	else
-		d->warnings++;
 }
 
 void

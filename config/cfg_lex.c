@@ -196,8 +196,10 @@ cfg_lex_next(struct cfg_lexer *lx, struct cfg_token *tok)
 			return cfg_lex_next(lx, tok);
 		}
 		while ((c = lex_peek(lx, 0)) != -1 && c != '\n') {
-			if (!lex_put(lx, lex_get(lx)))
-				return lex_error(lx, "out of memory");
+			if (!lex_put(lx, lex_get(lx))) {
+				kind = lex_error(lx, "out of memory");
+				goto out;
+			}
 		}
 		lex_trim(lx);
 		kind = TOK_COMMENT;
@@ -209,12 +211,15 @@ cfg_lex_next(struct cfg_lexer *lx, struct cfg_token *tok)
 		}
 		while ((c = lex_peek(lx, 0)) != -1 && !lex_is_space(c) && c != '\n' &&
 		    !lex_is_special(c)) {
-			if (!lex_put(lx, lex_get(lx)))
-				return lex_error(lx, "out of memory");
+			if (!lex_put(lx, lex_get(lx))) {
+				kind = lex_error(lx, "out of memory");
+				goto out;
+			}
 		}
 		kind = TOK_WORD;
 		break;
 	}
+out:
 	tok->kind = kind;
 	if (lx->buf != NULL)
 		tok->text = lx->buf;

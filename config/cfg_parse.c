@@ -108,13 +108,17 @@ parse_error_within(struct parser *p, const struct cfg_node *at, const char *with
 	va_end(ap);
 }
 
-/* Skips the rest of a statement that failed: up to its ';', or over its { } block. */
+/* Skips the rest of a statement that failed: up to its ';', or over its { } block, but
+ * not past the end of line `line` outside a block: what starts a later line (a statement,
+ * a comment, a '}') is read normally, so a forgotten ';' costs one statement only. */
 static void
-parse_skip(struct parser *p)
+parse_skip(struct parser *p, unsigned line)
 {
 	unsigned depth = 0;
 
 	for (;;) {
+		if (depth == 0 && p->tok.line > line && p->tok.kind != TOK_EOF)
+			return;
 		switch (p->tok.kind) {
 		case TOK_EOF:
 		case TOK_ERROR:
@@ -143,6 +147,21 @@ parse_skip(struct parser *p)
 	}
 }
 
+/* A token as messages quote it: punctuation has no text of its own. */
+static const char *
+parse_token_text(const struct cfg_token *tok)
+{
+	switch (tok->kind) {
+	case TOK_LBRACE: return "{";
+	case TOK_RBRACE: return "}";
+	case TOK_SEMI: return ";";
+	case TOK_LBRACKET: return "[";
+	case TOK_RBRACKET: return "]";
+	case TOK_EOF: return "end of file";
+	default: return tok->text;
+	}
+}
+
 static bool
 parse_is_value(const struct parser *p)
 {
@@ -154,6 +173,8 @@ parse_item_clear(struct parse_item *it)
 {
 	if (it->value != NULL && (it->s->flags & CFG_F_SECRET))
 		secure_wipe(it->value, strlen(it->value));
+	if (it->shown != NULL)
+		secure_wipe(it->shown, strlen(it->shown));
 	free(it->value);
 	free(it->shown);
 	it->value = it->shown = NULL;
@@ -362,6 +383,7 @@ parse_end(struct parser *p, struct cfg_node *parent, struct parse_stmt *st)
 	bool block = s->children != NULL && s->kind != CFG_LEAFLIST;
 	struct cfg_loc at = p->last;
 	struct cfg_node *n;
+	const char *word;
 	char stmt[256];
 
 	if (p->tok.kind == TOK_SEMI || (block && p->tok.kind == TOK_LBRACE)) {
@@ -369,7 +391,7 @@ parse_end(struct parser *p, struct cfg_node *parent, struct parse_stmt *st)
 		if (n == NULL) {
 			/* Out of memory: step over the rest, reporting nothing more. */
 			p->stopped = true;
-			parse_skip(p);
+			parse_skip(p, p->tok.line);
 		} else if (p->tok.kind == TOK_SEMI) {
 			parse_advance(p);
 		} else {
@@ -379,22 +401,24 @@ parse_end(struct parser *p, struct cfg_node *parent, struct parse_stmt *st)
 		return;
 	}
 	parse_stmt_text(s, s->kind == CFG_LEAFLIST ? NULL : st->head.value, stmt, sizeof(stmt));
+	/* After a key (or where one goes), a stray word may be part of it: not repeated. */
+	word = cfg_schema_holds_secret(s) ? "<secret>" : parse_token_text(&p->tok);
 	if (s->kind == CFG_FLAG && parse_is_value(p) && p->tok.line == at.line)
 		parse_error(p, parent, stmt, NULL, "syntax error: %s takes no value",
 		    s->keyword);
 	else if ((s->flags & CFG_F_INLINE) && parse_is_value(p) && p->tok.line == at.line)
-		parse_error(p, parent, stmt, NULL, "syntax error: '%s' is not an option of %s",
-		    p->tok.text, s->keyword);
+		parse_error(p, parent, stmt, NULL, "syntax error: '%s' is not an option of %s%s",
+		    word, s->keyword, cfg_schema_holds_secret(s) ?
+		    " (a key with spaces goes in quotes)" : "");
 	else if (parse_is_value(p) && p->tok.line == at.line)
 		parse_error(p, parent, stmt, NULL, "syntax error: unexpected '%s' (expected ';'%s)",
-		    p->tok.text, block ? " or '{'" : "");
+		    word, block ? " or '{'" : "");
 	else
 		parse_error(p, parent, stmt, &at, "syntax error: expected ';'%s after this",
 		    block ? " or '{'" : "");
 	free(p->comment);
 	p->comment = NULL;
-	if (p->tok.line == at.line || p->tok.kind != TOK_WORD)
-		parse_skip(p);
+	parse_skip(p, at.line);
 }
 
 static void
@@ -402,6 +426,7 @@ parse_statement(struct parser *p, struct cfg_node *parent, bool inactive, bool r
 {
 	struct parse_stmt st = { .inactive = inactive, .replace = replace };
 	const struct cfg_schema *s, *c;
+	const char *word;
 	bool keyless = false, ok;
 
 	st.head.loc = parse_loc(p);
@@ -414,8 +439,10 @@ parse_statement(struct parser *p, struct cfg_node *parent, bool inactive, bool r
 		keyless = s != NULL;
 	}
 	if (s == NULL) {
-		parse_error(p, parent, p->tok.text, NULL,
-		    "syntax error: '%s' is not a statement here", p->tok.text);
+		word = cfg_schema_holds_secret(parent->schema) ? "<secret>" : p->tok.text;
+		parse_error(p, parent, word, NULL, "syntax error: '%s' is not a statement here",
+		    word);
+		parse_advance(p);
 		goto skip;
 	}
 	st.head.s = s;
@@ -444,13 +471,14 @@ skip:
 	parse_stmt_clear(&st);
 	free(p->comment);
 	p->comment = NULL;
-	parse_skip(p);
+	parse_skip(p, st.head.loc.line);
 }
 
 static void
 parse_block(struct parser *p, struct cfg_node *node, bool braced)
 {
 	bool inactive = false, replace = false;
+	unsigned line;
 
 	for (;;) {
 		switch (p->tok.kind) {
@@ -495,9 +523,13 @@ parse_block(struct parser *p, struct cfg_node *node, bool braced)
 			parse_advance(p);
 			break;
 		default:
-			parse_error(p, node, p->tok.text, NULL, "syntax error: unexpected '%s'",
-			    p->tok.text);
-			parse_skip(p);
+			line = p->tok.line;
+			parse_error(p, node, parse_token_text(&p->tok), NULL,
+			    "syntax error: unexpected '%s'", parse_token_text(&p->tok));
+			/* A stray block is skipped whole; anything else, with its line. */
+			if (p->tok.kind != TOK_LBRACE)
+				parse_advance(p);
+			parse_skip(p, line);
 			break;
 		}
 	}

@@ -68,8 +68,13 @@ cfg_run_set_lines(struct cfg_node *tree, const char *file, const char *text, siz
 			}
 			words[n] = strdup(tok.kind == TOK_LBRACKET ? "[" :
 			    tok.kind == TOK_RBRACKET ? "]" : tok.text);
-			if (words[n] == NULL)
+			if (words[n] == NULL) {
+				struct cfg_loc at = { file, tok.line, tok.col };
+
+				cfg_diag_at(d, CFG_ERROR, "", NULL, &at, "out of memory");
+				failed++;
 				break;
+			}
 			locs[n] = (struct cfg_loc){ file, tok.line, tok.col };
 			n++;
 			continue;
@@ -83,6 +88,24 @@ cfg_run_set_lines(struct cfg_node *tree, const char *file, const char *text, siz
 			failed++;
 			break;
 		}
+		/* A brace or ';' spoils the whole line: nothing of it is run. */
+		if (tok.kind != TOK_NEWLINE && tok.kind != TOK_EOF) {
+			struct cfg_loc at = { file, tok.line, tok.col };
+
+			cfg_diag_at(d, CFG_ERROR, "", tok.kind == TOK_LBRACE ? "{" :
+			    tok.kind == TOK_RBRACE ? "}" : ";", &at,
+			    "syntax error: braces and ';' do not belong in set commands");
+			failed++;
+			while (tok.kind != TOK_NEWLINE && tok.kind != TOK_EOF &&
+			    tok.kind != TOK_ERROR)
+				cfg_lex_next(&lx, &tok);
+			parse_free_words(words, n);
+			n = 0;
+			too_long = false;
+			if (tok.kind != TOK_NEWLINE)
+				break;
+			continue;
+		}
 		/* End of a line (or of the text): run what it said. */
 		if (too_long) {
 			cfg_diag_at(d, CFG_ERROR, "", NULL, &locs[0], "line too long");
@@ -95,19 +118,6 @@ cfg_run_set_lines(struct cfg_node *tree, const char *file, const char *text, siz
 		too_long = false;
 		if (tok.kind == TOK_EOF)
 			break;
-		if (tok.kind != TOK_NEWLINE) {
-			struct cfg_loc at = { file, tok.line, tok.col };
-
-			cfg_diag_at(d, CFG_ERROR, "", tok.text, &at,
-			    "syntax error: braces and ';' do not belong in set commands");
-			failed++;
-			/* Skip the rest of that line. */
-			while (tok.kind != TOK_NEWLINE && tok.kind != TOK_EOF &&
-			    tok.kind != TOK_ERROR)
-				cfg_lex_next(&lx, &tok);
-			if (tok.kind != TOK_NEWLINE)
-				break;
-		}
 	}
 	parse_free_words(words, n);
 	cfg_lex_free(&lx);

@@ -64,6 +64,20 @@ cfg_schema_resolve(const struct cfg_schema *node, const char *word, bool *ambigu
 }
 
 bool
+cfg_schema_holds_secret(const struct cfg_schema *node)
+{
+	const struct cfg_schema *c;
+
+	if (node->flags & CFG_F_SECRET)
+		return true;
+	for (c = node->children; c != NULL && c->keyword != NULL; c++) {
+		if (c->flags & CFG_F_SECRET)
+			return true;
+	}
+	return false;
+}
+
+bool
 cfg_schema_has_value(const struct cfg_schema *node)
 {
 	return node->kind == CFG_LEAF || node->kind == CFG_LEAFLIST || node->kind == CFG_LIST;
@@ -296,7 +310,9 @@ check_size(const struct cfg_schema *node, const char *v, char *out, size_t outle
 		snprintf(err, errlen, "size %s is outside the range 10k..1g", v);
 		return -1;
 	}
-	snprintf(out, outlen, "%s", v);
+	/* Canonical: no leading zeros, the unit as a lower-case letter. */
+	snprintf(out, outlen, "%llu%s", x, mult == 1 ? "" : mult == 1024 ? "k" :
+	    mult == 1024 * 1024 ? "m" : "g");
 	return 0;
 }
 

@@ -77,6 +77,9 @@ const struct cfg_schema *cfg_schema_resolve(const struct cfg_schema *node, const
 
 /* Whether this node takes a value (LEAF, LEAFLIST) or a name (LIST) after its keyword. */
 bool cfg_schema_has_value(const struct cfg_schema *node);
+/* Whether words at this node may be key material: it is a secret, or one of its children is
+ * (pre-shared-key, key). Messages do not repeat such words. */
+bool cfg_schema_holds_secret(const struct cfg_schema *node);
 /* "<256..16639>", "(inbound | outbound | bidirectional)", "<name>" and so on, for help. */
 void cfg_schema_value_hint(const struct cfg_schema *node, char *out, size_t outlen);
 

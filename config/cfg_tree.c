@@ -81,8 +81,9 @@ cfg_node_free(struct cfg_node *n)
 	cfg_node_unlink(n);
 	while (n->first != NULL)
 		cfg_node_free(n->first);
+	/* The $9$ text decodes straight back to the key: it is wiped as well. */
 	cfg_free_string(&n->value, (n->schema->flags & CFG_F_SECRET) != 0);
-	cfg_free_string(&n->shown, false);
+	cfg_free_string(&n->shown, true);
 	cfg_free_string(&n->annotation, false);
 	free(n);
 }
@@ -148,13 +149,15 @@ cfg_set_value(struct cfg_node *n, const char *value, const char *shown)
 			}
 			shown = enc;
 		}
-		if ((sh = strdup(shown)) == NULL) {
+		sh = strdup(shown);
+		secure_wipe(enc, sizeof(enc));
+		if (sh == NULL) {
 			cfg_free_string(&v, true);
 			return -1;
 		}
 	}
 	cfg_free_string(&n->value, secret);
-	cfg_free_string(&n->shown, false);
+	cfg_free_string(&n->shown, true);
 	n->value = v;
 	n->shown = sh;
 	return 0;
@@ -183,10 +186,11 @@ cfg_node_set(struct cfg_node *parent, const struct cfg_schema *s, const char *va
 	bool keyed = s->kind == CFG_LIST || s->kind == CFG_LEAFLIST;
 	struct cfg_node *n = cfg_node_find(parent, s, keyed ? value : NULL);
 
-	cfg_choice_clear(parent, s);
+	/* Whatever can fail comes first: a failed set leaves the choice as it was. */
 	if (n != NULL) {
 		if (s->kind == CFG_LEAF && cfg_set_value(n, value, shown) == -1)
 			return NULL;
+		cfg_choice_clear(parent, s);
 		return n;
 	}
 	n = calloc(1, sizeof(*n));
@@ -197,6 +201,7 @@ cfg_node_set(struct cfg_node *parent, const struct cfg_schema *s, const char *va
 		free(n);
 		return NULL;
 	}
+	cfg_choice_clear(parent, s);
 	cfg_node_link(parent, n);
 	return n;
 }
@@ -252,11 +257,24 @@ cfg_node_load(struct cfg_node *dst, const struct cfg_node *src, bool honour_repl
 	bool keyed;
 
 	for (k = src->first; k != NULL; k = k->next) {
-		/* "replace:" in a file loaded with load replace: that statement as given. */
-		if (honour_replace && k->replace) {
-			keyed = k->schema->kind == CFG_LIST || k->schema->kind == CFG_LEAFLIST;
-			old = cfg_node_find(dst, k->schema, keyed ? k->value : NULL);
-			cfg_node_free(old);
+		/* "replace:" in a file loaded with load replace: that statement as given. A
+		 * leaf-list's values all go (once, at its first value); any other statement is
+		 * emptied where it stands, so a list entry keeps its place. */
+		if (honour_replace && k->replace && k->schema->kind == CFG_LEAFLIST &&
+		    (k->prev == NULL || k->prev->schema != k->schema)) {
+			for (d = dst->first; d != NULL; d = old) {
+				old = d->next;
+				if (d->schema == k->schema)
+					cfg_node_free(d);
+			}
+		} else if (honour_replace && k->replace && k->schema->kind != CFG_LEAFLIST) {
+			keyed = k->schema->kind == CFG_LIST;
+			if ((old = cfg_node_find(dst, k->schema, keyed ? k->value : NULL)) != NULL) {
+				while (old->first != NULL)
+					cfg_node_free(old->first);
+				cfg_free_string(&old->annotation, false);
+				old->inactive = false;
+			}
 		}
 		d = cfg_node_set(dst, k->schema, k->value, k->shown);
 		if (d == NULL)

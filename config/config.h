@@ -36,8 +36,10 @@ struct cfg_node *cfg_find(struct cfg_node *at, char *const *words, int nwords,
     const struct cfg_schema **only, struct cfg_diags *d);
 
 /* In a command (a verb, then words from the top: "set services ipsec-vpn ike policy p
- * pre-shared-key ascii-text KEY"), the index of the word that is key material, or -1. */
-int cfg_secret_word(char *const *words, int nwords);
+ * pre-shared-key ascii-text KEY"), the index of the first word that is key material and in
+ * *count how many words from there are (all the rest: an unquoted key may have spaces), or
+ * -1. */
+int cfg_secret_words(char *const *words, int nwords, int *count);
 
 enum cfg_format {
 	CFG_FORMAT_AUTO,   /* set form if the first statement is a set/delete command */
@@ -72,6 +74,11 @@ void cfg_display_json(const struct cfg_node *n, struct strbuf *out);
 /* Junos `show | compare`: [edit ...] banners, then - and + lines. Empty when equal. */
 void cfg_compare(const struct cfg_node *old_tree, const struct cfg_node *new_tree,
     struct strbuf *out);
+/* The same for the statement a path names (show PATH | compare): old_node and new_node are
+ * that statement in each configuration, NULL where it is not there. With only (a path that
+ * ends in a list's keyword), they are the parents and only that list's entries count. */
+void cfg_compare_statement(const struct cfg_node *old_node, const struct cfg_node *new_node,
+    const struct cfg_schema *only, struct strbuf *out);
 
 /* Every commit check of the configuration below root: errors and warnings go to d. */
 void cfg_check(const struct cfg_node *root, struct cfg_diags *d);

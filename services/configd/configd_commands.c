@@ -119,7 +119,7 @@ configd_show(struct configd *cd, struct configd_session *s, char **words, int nw
 {
 	struct cfg_node *tree = s != NULL ? configd_candidate(cd) : cd->committed, *old_tree = NULL;
 	struct cfg_node *n, *o = NULL;
-	struct cfg_diags d = CFG_DIAGS_INIT;
+	struct cfg_diags d = CFG_DIAGS_INIT, d_old = CFG_DIAGS_INIT;
 	const struct cfg_schema *only = NULL;
 	char **pipe, *end;
 	int npipe, npath;
@@ -127,6 +127,33 @@ configd_show(struct configd *cd, struct configd_session *s, char **words, int nw
 	bool ok = false;
 
 	npath = configd_split_pipe(words, nwords, &pipe, &npipe);
+	if (npipe > 0 && strcmp(pipe[0], "compare") == 0) {
+		if (npipe != 1 && (npipe != 3 || strcmp(pipe[1], "rollback") != 0)) {
+			strbuf_adds(out, "error: | compare [rollback N]\n");
+			goto out;
+		}
+		/* Against the committed configuration, or against rollback N. */
+		if (npipe == 3) {
+			r = strtoul(pipe[2], &end, 10);
+			if (*end != '\0' || r > 49) {
+				strbuf_adds(out, "error: rollback takes 0..49\n");
+				goto out;
+			}
+		}
+		old_tree = configd_rollback_tree(cd, (unsigned)r, out);
+		if (old_tree == NULL)
+			goto out;
+		/* The statement may be in one of the two only: added, or deleted. */
+		n = cfg_find(tree, words, npath, &only, &d);
+		o = cfg_find(old_tree, words, npath, n != NULL ? NULL : &only, &d_old);
+		if (n == NULL && o == NULL) {
+			cfg_diags_format(&d, out, NULL);
+			goto out;
+		}
+		cfg_compare_statement(o, n, only, out);
+		ok = true;
+		goto out;
+	}
 	n = cfg_find(tree, words, npath, &only, &d);
 	if (n == NULL) {
 		cfg_diags_format(&d, out, NULL);
@@ -139,28 +166,6 @@ configd_show(struct configd *cd, struct configd_session *s, char **words, int nw
 	} else if (npipe == 2 && strcmp(pipe[0], "display") == 0 &&
 	    strcmp(pipe[1], "json") == 0) {
 		configd_show_node(n, only, SHOW_JSON, out);
-	} else if (strcmp(pipe[0], "compare") == 0 && (npipe == 1 ||
-	    (npipe == 3 && strcmp(pipe[1], "rollback") == 0))) {
-		/* Against the committed configuration, or against rollback N. */
-		if (npipe == 3) {
-			r = strtoul(pipe[2], &end, 10);
-			if (*end != '\0' || r > 49) {
-				strbuf_adds(out, "error: rollback takes 0..49\n");
-				goto out;
-			}
-		}
-		old_tree = configd_rollback_tree(cd, (unsigned)r, out);
-		if (old_tree == NULL)
-			goto out;
-		o = cfg_find(old_tree, words, npath, NULL, &d);
-		if (o == NULL) {
-			/* Not there before: all of it is new. */
-			struct cfg_node empty = { .schema = n->schema };
-
-			cfg_compare(&empty, n, out);
-		} else {
-			cfg_compare(o, n, out);
-		}
 	} else {
 		strbuf_adds(out, "error: the configuration pipes here are '| display set', "
 		    "'| display json' and '| compare [rollback N]'\n");
@@ -170,6 +175,7 @@ configd_show(struct configd *cd, struct configd_session *s, char **words, int nw
 out:
 	cfg_node_free(old_tree);
 	cfg_diags_free(&d);
+	cfg_diags_free(&d_old);
 	return ok;
 }
 

@@ -28,6 +28,7 @@ struct cli {
 	char host[64];
 	bool interactive;
 	bool quit;		 /* leave the CLI after this line */
+	bool quiet;		 /* run lines without printing what they say (errors still show) */
 
 	/* configure mode */
 	uint64_t session;	 /* 0: operational mode */

@@ -25,7 +25,7 @@ cli_configd(struct cli *cli, uint64_t session, char **words, int nwords, const c
 	struct bus_call_result *r;
 	const struct bus_result *br;
 	char *key_word = NULL, empty[] = "";
-	int rc = 1, k;
+	int rc = 1, k, nkey;
 
 	cmd.session_id = session;
 	cmd.words = words;
@@ -37,7 +37,12 @@ cli_configd(struct cli *cli, uint64_t session, char **words, int nwords, const c
 	}
 	cmd.input_name = (char *)(uintptr_t)(input_name != NULL ? input_name : "");
 	/* A key typed in a set command goes as a Secret, so the bus never shows it. */
-	if ((k = cfg_secret_word(words, nwords)) >= 0) {
+	if ((k = cfg_secret_words(words, nwords, &nkey)) >= 0 && nkey > 1) {
+		fprintf(stderr, "error: a key with spaces goes in quotes "
+		    "(ascii-text \"the whole key\")\n");
+		return 1;
+	}
+	if (k >= 0) {
 		key_word = words[k];
 		key.material.data = (uint8_t *)key_word;
 		key.material.len = strlen(key_word);

@@ -167,7 +167,8 @@ cli_line(struct cli *cli, const char *line)
 	} else {
 		rc = cli_operational(cli, words, n);
 	}
-	cli_emit(&out, &filter);
+	if (!cli->quiet)
+		cli_emit(&out, &filter);
 	fflush(stdout);
 out:
 	if (filter.active)

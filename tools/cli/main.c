@@ -68,8 +68,15 @@ configure_file(struct cli *cli, const char *file, bool merge)
 	rc = cli_line(cli, "configure");
 	if (rc == 0)
 		rc = cli_line(cli, strbuf_str(&load));
-	if (rc == 0)
-		rc = cli_line(cli, "commit and-quit");
+	/* A file that loads but fails the checks does not stay in the shared candidate
+	 * for someone else's commit. */
+	if (rc == 0 && (rc = cli_line(cli, "commit and-quit")) != 0 && cli->session != 0) {
+		cli->quiet = true;
+		if (cli_line(cli, "rollback 0") == 0)
+			printf("nothing committed: the candidate is the committed configuration "
+			    "again\n");
+		cli->quiet = false;
+	}
 	if (cli->session != 0)
 		cli_line(cli, "exit configuration-mode");
 	strbuf_release(&load);

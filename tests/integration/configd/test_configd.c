@@ -249,6 +249,37 @@ Test(configd, a_file_that_does_not_load_commits_nothing, .init = setup, .fini = 
 	finish();
 }
 
+/* A file that loads but fails the checks does not stay behind in the shared candidate; a
+ * key of several unquoted words is refused before it leaves the CLI. */
+Test(configd, a_failed_configure_file_leaves_no_candidate, .init = setup, .fini = teardown)
+{
+	char conf[160], *out;
+	FILE *f;
+
+	snprintf(conf, sizeof(conf), "%s/ah.set", dir);
+	f = fopen(conf, "w");
+	cr_assert_not_null(f);
+	fprintf(f, "set services ipsec-vpn rule r1 term t1 then manual direction bidirectional "
+	    "protocol ah\nset services ipsec-vpn rule r1 term t1 then manual direction "
+	    "bidirectional encryption algorithm aes-128-cbc\n");
+	fclose(f);
+	cr_assert_eq(picsec(&out, "configure", "-f", conf, NULL), 1, "%s", out);
+	expect(out, "error: configuration check-out failed\n");
+	expect(out, "nothing committed: the candidate is the committed configuration again\n");
+	free(out);
+	cr_assert_eq(picsec(&out, "-c", "configure", NULL), 0, "%s", out);
+	cr_assert_null(strstr(out, "changed but not committed"), "%s", out);
+	free(out);
+
+	cr_assert_eq(picsec(&out, "-c", "configure; set services ipsec-vpn ike policy p "
+	    "pre-shared-key ascii-text correct horse; commit", NULL), 1, "%s", out);
+	free(out);
+	cr_assert_eq(picsec(&out, "show", "configuration", NULL), 0);
+	cr_assert_null(strstr(out, "policy p"), "the refused set arrived: %s", out);
+	free(out);
+	finish();
+}
+
 static bool
 spi_is(const char *want)
 {
