@@ -2,7 +2,7 @@
 # Builds picsec and runs the whole test suite. Installs what is missing first (Debian 12).
 #   scripts/test.sh               the normal build, every suite
 #   scripts/test.sh --sanitize    the same under AddressSanitizer + UndefinedBehaviorSanitizer
-#   scripts/test.sh --valgrind    the unit suites under valgrind's memcheck (leaks fail)
+#   scripts/test.sh --valgrind    the unit and vector suites under valgrind's memcheck
 # Further arguments go to `meson test` (e.g. --suite unit).
 set -eu
 cd "$(dirname "$0")/.."
@@ -18,7 +18,7 @@ case "${1:-}" in
 	;;
 --valgrind)
 	shift
-	set -- --setup valgrind --suite unit "$@"
+	set -- --setup valgrind --suite unit --suite vectors --no-suite python "$@"
 	;;
 esac
 

@@ -1,0 +1,72 @@
+/* The ciphers and MACs of ESP and AH, on OpenSSL EVP: one context per SA and direction,
+ * prepared when the SA is installed; per packet only the IV is set (CBC) or the MAC state
+ * reset to the SA's key. Keys live in the contexts and in wiped memory only. */
+#ifndef PICSEC_DP_CRYPTO_H
+#define PICSEC_DP_CRYPTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum dp_enc {
+	DP_ENC_NULL,	/* RFC 2410: ESP with integrity only */
+	DP_ENC_DES_CBC, /* RFC 2405 */
+	DP_ENC_3DES_CBC, /* RFC 2451 */
+	DP_ENC_AES128_CBC, /* RFC 3602 */
+	DP_ENC_AES192_CBC,
+	DP_ENC_AES256_CBC,
+	DP_ENC_COUNT,
+};
+
+enum dp_auth {
+	DP_AUTH_NONE,
+	DP_AUTH_HMAC_MD5_96,	  /* RFC 2403 */
+	DP_AUTH_HMAC_SHA1_96,	  /* RFC 2404 */
+	DP_AUTH_HMAC_SHA256_128, /* RFC 4868 */
+	DP_AUTH_HMAC_SHA256_96,  /* hmac-sha-256-96: the pre-RFC truncation some peers use */
+	DP_AUTH_COUNT,
+};
+
+enum { DP_MAX_IV = 16, DP_MAX_ICV = 16, DP_MAX_BLOCK = 16 };
+
+/* Key and block sizes of an algorithm (bytes); 0 for NULL. */
+size_t dp_enc_key_len(enum dp_enc enc);
+size_t dp_enc_block(enum dp_enc enc); /* the IV is one block; NULL: 1 */
+size_t dp_auth_key_len(enum dp_auth auth);
+size_t dp_auth_icv_len(enum dp_auth auth);
+const char *dp_enc_name(enum dp_enc enc);
+const char *dp_auth_name(enum dp_auth auth);
+
+/* DES lives in OpenSSL's legacy provider: loaded (with the default one) the first time a
+ * DES SA is made, never otherwise. Returns 0 or -1. */
+int dp_crypto_enable_des(void);
+
+struct dp_cipher;
+struct dp_mac;
+
+/* A cipher context for one direction (encrypt or decrypt) with its key; NULL on a bad key
+ * length or when OpenSSL refuses (the reason in err). DP_ENC_NULL gives a context that
+ * leaves data as it is. */
+struct dp_cipher *dp_cipher_new(enum dp_enc enc, bool encrypt, const uint8_t *key,
+    size_t key_len, char *err, size_t errlen);
+void dp_cipher_free(struct dp_cipher *c);
+/* CBC over len bytes in place (len a multiple of the block) with this IV. 0 or -1. */
+int dp_cipher_run(struct dp_cipher *c, const uint8_t *iv, uint8_t *data, size_t len);
+
+struct dp_mac *dp_mac_new(enum dp_auth auth, const uint8_t *key, size_t key_len, char *err,
+    size_t errlen);
+void dp_mac_free(struct dp_mac *m);
+/* The MAC of the concatenation of up to n segments, truncated to the ICV length. */
+struct dp_iov {
+	const uint8_t *data;
+	size_t len;
+};
+int dp_mac_run(struct dp_mac *m, const struct dp_iov *seg, size_t n, uint8_t *icv);
+/* Compares an ICV in constant time. */
+bool dp_icv_equal(const uint8_t *a, const uint8_t *b, size_t len);
+
+/* Unpredictable bytes for IVs, from a per-thread pool refilled by libsodium, so a packet
+ * costs no system call. */
+void dp_random(uint8_t *out, size_t len);
+
+#endif

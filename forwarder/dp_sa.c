@@ -1,0 +1,142 @@
+/* An SA: its contexts, and the order of the steps that wrap or open a packet. */
+#include "dp_sa_impl.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const dp_result_names[] = {
+	[DP_OK] = "ok",
+	[DP_DROP_AUTH] = "authentication failure",
+	[DP_DROP_REPLAY] = "replay",
+	[DP_DROP_DECRYPT] = "decryption failure",
+	[DP_DROP_HEADER] = "bad header",
+	[DP_DROP_TRAILER] = "bad trailer",
+	[DP_DROP_MTU] = "exceeds tunnel MTU",
+	[DP_DROP_SEQ] = "sequence numbers exhausted",
+	[DP_DROP_NOROOM] = "no room in the frame",
+	[DP_DROP_INTERNAL] = "crypto failure",
+};
+
+const char *
+dp_result_name(enum dp_result r)
+{
+	return (size_t)r < sizeof(dp_result_names) / sizeof(dp_result_names[0]) ?
+	    dp_result_names[r] : "?";
+}
+
+struct dp_sa *
+dp_sa_new(const struct dp_sa_params *p, char *err, size_t errlen)
+{
+	bool esp = p->proto != DP_PROTO_AH;
+	bool mac = p->auth != DP_AUTH_NONE;
+	struct dp_sa *sa = calloc(1, sizeof(*sa));
+
+	if (sa == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	sa->p = *p;
+	sa->p.enc_key = sa->p.auth_key = NULL;
+	if ((p->proto == DP_PROTO_AH || p->proto == DP_PROTO_BUNDLE) && !mac) {
+		snprintf(err, errlen, "AH needs an authentication algorithm");
+		goto error;
+	}
+	if (p->proto == DP_PROTO_ESP && p->enc == DP_ENC_NULL && !mac) {
+		/* RFC 4303 §3.2: ESP must give confidentiality or integrity. */
+		snprintf(err, errlen, "ESP with neither encryption nor authentication");
+		goto error;
+	}
+	if (esp && (sa->cipher = dp_cipher_new(p->enc, p->dir == DP_DIR_OUT, p->enc_key,
+	    p->enc_key_len, err, errlen)) == NULL)
+		goto error;
+	if (mac && (sa->mac = dp_mac_new(p->auth, p->auth_key, p->auth_key_len, err,
+	    errlen)) == NULL)
+		goto error;
+	sa->iv_len = esp && p->enc != DP_ENC_NULL ? dp_enc_block(p->enc) : 0;
+	sa->block = esp ? dp_enc_block(p->enc) : 1;
+	sa->icv_len = dp_auth_icv_len(p->auth);
+	sa->seq = p->seq_start;
+	dp_replay_init(&sa->replay, p->dir == DP_DIR_IN ? p->replay_window : 0);
+	dp_random((uint8_t *)&sa->ip_id, sizeof(sa->ip_id));
+	return sa;
+error:
+	dp_sa_free(sa);
+	return NULL;
+}
+
+void
+dp_sa_free(struct dp_sa *sa)
+{
+	if (sa == NULL)
+		return;
+	dp_cipher_free(sa->cipher);
+	dp_mac_free(sa->mac);
+	free(sa);
+}
+
+const struct dp_sa_params *
+dp_sa_params(const struct dp_sa *sa)
+{
+	return &sa->p;
+}
+
+const struct dp_sa_counters *
+dp_sa_counters(const struct dp_sa *sa)
+{
+	return &sa->c;
+}
+
+void
+dp_sa_clear_counters(struct dp_sa *sa)
+{
+	memset(&sa->c, 0, sizeof(sa->c));
+}
+
+uint64_t
+dp_sa_seq(const struct dp_sa *sa)
+{
+	return sa->seq;
+}
+
+uint32_t
+dp_esn_high(const struct dp_sa *sa, uint32_t lo)
+{
+	uint32_t top_lo = (uint32_t)sa->replay.top, top_hi = (uint32_t)(sa->replay.top >> 32);
+	uint32_t w = sa->replay.size != 0 ? sa->replay.size : UINT32_C(1) << 31;
+
+	/* RFC 4303 appendix A2.1: the window either lies within one 2^32 block or spans two. */
+	if (top_lo >= w - 1)
+		return lo >= top_lo - w + 1 ? top_hi : top_hi + 1;
+	/* Below the first block there is nothing: a fresh SA's numbers start at 0. */
+	return lo >= top_lo - w + 1 && top_hi > 0 ? top_hi - 1 : top_hi;
+}
+
+void
+dp_sa_room(const struct dp_sa *sa, size_t len, size_t *head, size_t *tail)
+{
+	size_t align = sa->block < 4 ? 4 : sa->block;
+
+	*head = sa->p.mode == DP_MODE_TUNNEL ? DP_IPV4_HDR : 0;
+	*tail = 0;
+	if (sa->p.proto != DP_PROTO_AH) {
+		*head += DP_ESP_HDR + sa->iv_len;
+		*tail += (align - (len + 2) % align) % align + 2;
+		if (sa->p.proto == DP_PROTO_ESP) {
+			*tail += sa->icv_len;
+			if (sa->p.encap_dport != 0)
+				*head += DP_UDP_HDR;
+		}
+	}
+	if (sa->p.proto != DP_PROTO_ESP)
+		*head += dp_ah_len(sa);
+}
+
+size_t
+dp_sa_overhead(const struct dp_sa *sa, size_t len)
+{
+	size_t head, tail;
+
+	dp_sa_room(sa, len, &head, &tail);
+	return head + tail;
+}
