@@ -4,6 +4,7 @@
 
 #include "bus.pb-c.h"
 #include "config.pb-c.h"
+#include "sa.pb-c.h"
 #include "envelope.pb-c.h"
 
 struct catalog_entry {
@@ -37,6 +38,19 @@ static const struct catalog_entry catalog[] = {
 	    MT(CONFIG_RESULT) },
 	[MT(CONFIG_COMMAND)] = { &picsec__v1__config_command__descriptor, MT(CONFIG_RESULT) },
 	[MT(CONFIG_RESULT)] = { &picsec__v1__config_result__descriptor, MT(NONE) },
+	[MT(SA_GET_SNAPSHOT)] = { &picsec__v1__sa_get_snapshot__descriptor, MT(SA_SNAPSHOT) },
+	[MT(SA_SNAPSHOT)] = { &picsec__v1__sa_snapshot__descriptor, MT(NONE) },
+	[MT(SA_UPDATE)] = { &picsec__v1__sa_update__descriptor, MT(NONE) },
+	[MT(PIC_STATUS)] = { &picsec__v1__pic_status__descriptor, MT(NONE) },
+	[MT(SA_ALLOC_SPI)] = { &picsec__v1__sa_alloc_spi__descriptor, MT(SA_SPI) },
+	[MT(SA_SPI)] = { &picsec__v1__sa_spi__descriptor, MT(NONE) },
+	[MT(SA_EXPIRE)] = { &picsec__v1__sa_expire__descriptor, MT(NONE) },
+	[MT(SA_GET_LIST)] = { &picsec__v1__sa_get_list__descriptor, MT(SA_LIST) },
+	[MT(SA_LIST)] = { &picsec__v1__sa_list__descriptor, MT(NONE) },
+	[MT(SA_CLEAR)] = { &picsec__v1__sa_clear__descriptor, MT(SA_CLEARED) },
+	[MT(SA_CLEARED)] = { &picsec__v1__sa_cleared__descriptor, MT(NONE) },
+	[MT(PIC_GET_STATS)] = { &picsec__v1__pic_get_stats__descriptor, MT(PIC_STATS) },
+	[MT(PIC_STATS)] = { &picsec__v1__pic_stats__descriptor, MT(NONE) },
 };
 
 const ProtobufCMessageDescriptor *

@@ -1,0 +1,140 @@
+/* picsec-sadb, private: the SAs every PIC must hold, built from the committed
+ * configuration, streamed per PIC, confirmed by the PICs' status reports. */
+#ifndef PICSEC_SADB_IMPL_H
+#define PICSEC_SADB_IMPL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.pb-c.h"
+#include "sa.pb-c.h"
+#include "sadb.h"
+
+struct bus;
+struct bus_msg;
+struct secbuf;
+struct timers;
+struct u64map;
+
+enum {
+	SADB_NAME_MAX = 64,
+	SADB_PIC_SILENT_MS = 3000,    /* a PIC this quiet holds nothing installed */
+	SADB_SEQ_MARGIN = 1u << 22,   /* sent since the last report, at most (4 s at 1 Mpps) */
+};
+
+/* One SA as sadb keeps it. msg is the wire form; its pointers lead into this struct. */
+struct sadb_sa {
+	struct sadb_sa *next;
+	struct sadb_pic *pic;	  /* the PIC that holds it (PICs live as long as sadb) */
+	uint64_t id;
+	uint64_t key_fingerprint; /* BLAKE2b of the keys: the journal's "same key" */
+	char service_set[SADB_NAME_MAX], rule[SADB_NAME_MAX], term[SADB_NAME_MAX];
+	struct secbuf *enc_key, *auth_key;
+	uint8_t local[16], remote[16], src[16], dst[16];
+	Picsec__V1__Sa msg;
+	Picsec__V1__Secret enc_secret, auth_secret;
+	Picsec__V1__IpAddress local_msg, remote_msg;
+	Picsec__V1__IpPrefix src_msg, dst_msg;
+	bool installed;
+	uint64_t created_ns;
+	uint64_t soft_timer, hard_timer; /* timer handles, 0: none */
+	uint64_t bytes;			 /* from the PIC's reports, for kilobyte lifetimes */
+	bool soft_expired;
+};
+
+struct sadb_prefix {
+	uint8_t addr[16];
+	Picsec__V1__IpPrefix msg;
+};
+
+/* A service set anchored on a PIC, in wire form with its storage. */
+struct sadb_set {
+	struct sadb_set *next;
+	char name[SADB_NAME_MAX], inside[SADB_NAME_MAX];
+	char **applied;
+	size_t napplied;
+	uint8_t local[16];
+	Picsec__V1__IpAddress local_msg;
+	struct sadb_prefix *prefixes;	/* remote prefixes (next-hop routes) */
+	Picsec__V1__IpPrefix **prefix_ptrs;
+	size_t nprefixes;
+	Picsec__V1__PicServiceSet msg;
+};
+
+/* A PIC: its stream and what it reported last. */
+struct sadb_pic {
+	struct sadb_pic *next;
+	char name[SADB_NAME_MAX];
+	char topic[SADB_NAME_MAX + 8];
+	uint64_t seq;
+	struct sadb_sa *sas;
+	struct sadb_set *sets;
+	uint64_t last_status_ms;
+	uint64_t applied_incarnation, applied_seq;
+};
+
+struct sadb {
+	struct ev_loop *loop;
+	struct bus *bus;
+	struct timers *timers;
+	char statedir[512];
+	uint64_t incarnation;	   /* of the streams: new at every start */
+	uint64_t config_generation;
+	bool have_config;
+	struct sadb_pic *pics;
+	struct u64map *sas_by_id;  /* id -> struct sadb_sa, over all PICs */
+	struct u64map *spis;	   /* allocated SPIs (key: protocol << 32 | spi) */
+	struct u64map *marks;	   /* journal: id -> struct sadb_mark */
+	bool marks_dirty;
+	uint64_t status_timer;
+};
+
+/* sadb_build.c: the PICs, service sets and SAs a snapshot asks for, as new structures in
+ * *out (NULL: nothing anywhere). -1 with the reason in err. */
+int sadb_build(struct sadb *sd, const Picsec__V1__ConfigSnapshot *snap, struct sadb_pic **out,
+    char *err, size_t errlen);
+void sadb_sa_free(struct sadb_sa *sa);
+void sadb_set_free(struct sadb_set *set);
+void sadb_pic_free(struct sadb_pic *pic);
+/* Whether two SAs say the same to a PIC (keys included). */
+bool sadb_sa_same(const struct sadb_sa *a, const struct sadb_sa *b);
+
+/* sadb.c */
+/* Follows a committed configuration: builds, diffs, publishes. */
+void sadb_config(struct sadb *sd, const Picsec__V1__ConfigSnapshot *snap);
+
+/* sadb_pic.c: the streams. */
+/* Makes want the PICs' new content: publishes what changed per PIC, frees want's spares. */
+void sadb_apply(struct sadb *sd, struct sadb_pic *want);
+struct sadb_pic *sadb_pic_find(struct sadb *sd, const char *name);
+void sadb_reply_snapshot(struct sadb *sd, struct bus_msg *m, const char *pic);
+void sadb_pic_status(struct sadb *sd, const Picsec__V1__PicStatus *st);
+/* Marks SAs of PICs that went silent as not installed. */
+void sadb_pics_check(struct sadb *sd);
+/* Takes one SA out of its PIC and tells the PIC. */
+void sadb_pic_remove(struct sadb *sd, struct sadb_sa *sa);
+/* Takes every SA (of one service set, or all) out and tells the PICs; the count. */
+unsigned sadb_clear(struct sadb *sd, const char *service_set);
+
+/* sadb_lifetime.c: soft and hard lifetimes, in seconds (timers) and kilobytes (reports). */
+void sadb_lifetimes_arm(struct sadb *sd);
+void sadb_lifetime_bytes(struct sadb *sd, struct sadb_sa *sa, uint64_t bytes);
+
+/* sadb_journal.c: the highest sequence number each outbound SA reached, on disk (no keys),
+ * so that no number is sent twice under one key across restarts. */
+int sadb_journal_load(struct sadb *sd, char *err, size_t errlen);
+/* The first sequence number a (re)pushed outbound SA may use. */
+uint64_t sadb_journal_start(struct sadb *sd, uint64_t id, uint64_t fingerprint);
+void sadb_journal_note(struct sadb *sd, uint64_t id, uint64_t fingerprint, uint64_t seq);
+/* Writes the journal if it changed (temp file, fsync, rename). */
+void sadb_journal_flush(struct sadb *sd);
+void sadb_journal_free(struct sadb *sd);
+
+/* sadb_spi.c */
+/* A random SPI (256 and up) unused for this protocol and destination; 0 if none found. */
+uint32_t sadb_spi_alloc(struct sadb *sd, uint32_t protocol, const uint8_t *dst, size_t dstlen);
+
+/* sadb_handlers.c */
+void sadb_handlers_install(struct sadb *sd);
+
+#endif

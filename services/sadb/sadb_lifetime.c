@@ -1,0 +1,99 @@
+/* SA lifetimes (RFC 4301 §4.4.2.1): at the soft limit sadb says so on "sa.expire" (iked
+ * rekeys), at the hard limit the SA goes. Seconds run on timers that hold the SA's id;
+ * kilobytes are counted from the PICs' usage reports. Manual SAs have no lifetime. */
+#include "sadb_impl.h"
+
+#include "bus.h"
+#include "catalog.h"
+#include "envelope.h"
+#include "log.h"
+#include "timer.h"
+#include "u64map.h"
+
+static void
+sadb_expire(struct sadb *sd, struct sadb_sa *sa, bool hard, const char *reason)
+{
+	Picsec__V1__SaExpire ex = PICSEC__V1__SA_EXPIRE__INIT;
+
+	ex.id = sa->id;
+	ex.hard = hard;
+	ex.reason = (char *)(uintptr_t)reason;
+	log_info("SA %016llx (%s %s/%s, SPI %u): %s lifetime reached (%s)",
+	    (unsigned long long)sa->id, sa->service_set, sa->rule, sa->term, sa->msg.spi,
+	    hard ? "hard" : "soft", reason);
+	if (bus_publish(sd->bus, "sa.expire", MT(SA_EXPIRE), &ex.base) == -1)
+		log_warnx("SA %016llx: expiry not published", (unsigned long long)sa->id);
+	if (hard)
+		sadb_pic_remove(sd, sa);
+	else
+		sa->soft_expired = true;
+}
+
+static void
+sadb_soft_timer(void *ctx, uint64_t id)
+{
+	struct sadb *sd = ctx;
+	struct sadb_sa *sa = u64map_get(sd->sas_by_id, id);
+
+	if (sa == NULL || sa->soft_expired)
+		return;
+	sa->soft_timer = 0;
+	sadb_expire(sd, sa, false, "seconds");
+}
+
+static void
+sadb_hard_timer(void *ctx, uint64_t id)
+{
+	struct sadb *sd = ctx;
+	struct sadb_sa *sa = u64map_get(sd->sas_by_id, id);
+
+	if (sa == NULL)
+		return;
+	sa->hard_timer = 0;
+	sadb_expire(sd, sa, true, "seconds");
+}
+
+/* Seconds left of a lifetime that began at created_ns; at least a moment. */
+static double
+sadb_left(const struct sadb_sa *sa, uint64_t seconds)
+{
+	double age = (double)(realtime_ns() - sa->created_ns) / 1e9;
+	double left = (double)seconds - age;
+
+	return left > 0.001 ? left : 0.001;
+}
+
+static void
+sadb_arm_one(uint64_t id, void *value, void *arg)
+{
+	struct sadb_sa *sa = value;
+	struct sadb *sd = arg;
+
+	(void)id;
+	if (sa->msg.soft_lifetime_seconds != 0 && !sa->soft_expired &&
+	    !timers_pending(sd->timers, sa->soft_timer))
+		sa->soft_timer = timers_add(sd->timers,
+		    sadb_left(sa, sa->msg.soft_lifetime_seconds), sadb_soft_timer, sa->id);
+	if (sa->msg.hard_lifetime_seconds != 0 && !timers_pending(sd->timers, sa->hard_timer))
+		sa->hard_timer = timers_add(sd->timers,
+		    sadb_left(sa, sa->msg.hard_lifetime_seconds), sadb_hard_timer, sa->id);
+}
+
+void
+sadb_lifetimes_arm(struct sadb *sd)
+{
+	u64map_foreach(sd->sas_by_id, sadb_arm_one, sd);
+}
+
+void
+sadb_lifetime_bytes(struct sadb *sd, struct sadb_sa *sa, uint64_t bytes)
+{
+	sa->bytes = bytes;
+	if (sa->msg.hard_lifetime_kbytes != 0 && bytes / 1024 >= sa->msg.hard_lifetime_kbytes) {
+		sadb_expire(sd, sa, true, "kilobytes");
+		return;
+	}
+	if (sa->msg.soft_lifetime_kbytes != 0 && !sa->soft_expired &&
+	    bytes / 1024 >= sa->msg.soft_lifetime_kbytes)
+		sadb_expire(sd, sa, false, "kilobytes");
+}

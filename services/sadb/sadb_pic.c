@@ -1,0 +1,381 @@
+/* The per-PIC streams (DESIGN §2, the Clone pattern): each change of what a PIC must hold
+ * is one SaUpdate on "sa.<pic>" with the next sequence number; a PIC that starts or sees a
+ * gap asks for the snapshot. What the PICs report back says what is installed. */
+#include "sadb_impl.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus.h"
+#include "catalog.h"
+#include "envelope.h"
+#include "log.h"
+#include "secbuf.h"
+#include "timer.h"
+#include "u64map.h"
+
+struct sadb_pic *
+sadb_pic_find(struct sadb *sd, const char *name)
+{
+	struct sadb_pic *p;
+
+	for (p = sd->pics; p != NULL; p = p->next) {
+		if (strcmp(p->name, name) == 0)
+			return p;
+	}
+	return NULL;
+}
+
+static struct sadb_sa *
+sadb_pic_sa(const struct sadb_pic *pic, uint64_t id)
+{
+	struct sadb_sa *sa;
+
+	for (sa = pic->sas; sa != NULL; sa = sa->next) {
+		if (sa->id == id)
+			return sa;
+	}
+	return NULL;
+}
+
+static size_t
+sadb_count_sas(const struct sadb_pic *pic)
+{
+	const struct sadb_sa *sa;
+	size_t n = 0;
+
+	for (sa = pic->sas; sa != NULL; sa = sa->next)
+		n++;
+	return n;
+}
+
+static size_t
+sadb_count_sets(const struct sadb_pic *pic)
+{
+	const struct sadb_set *set;
+	size_t n = 0;
+
+	for (set = pic != NULL ? pic->sets : NULL; set != NULL; set = set->next)
+		n++;
+	return n;
+}
+
+/* The service sets of pic as an array for a message (free it). */
+static Picsec__V1__PicServiceSet **
+sadb_set_array(const struct sadb_pic *pic, size_t *n)
+{
+	Picsec__V1__PicServiceSet **a;
+	struct sadb_set *set;
+	size_t i = 0;
+
+	*n = sadb_count_sets(pic);
+	if ((a = calloc(*n + 1, sizeof(*a))) == NULL)
+		return NULL;
+	for (set = pic != NULL ? pic->sets : NULL; set != NULL; set = set->next)
+		a[i++] = &set->msg;
+	return a;
+}
+
+/* Whether the service sets of a and b say the same (compared packed). */
+static bool
+sadb_sets_same(const struct sadb_pic *a, const struct sadb_pic *b)
+{
+	Picsec__V1__SaSnapshot sa = PICSEC__V1__SA_SNAPSHOT__INIT,
+	    sb = PICSEC__V1__SA_SNAPSHOT__INIT;
+	uint8_t *pa = NULL, *pb = NULL;
+	size_t la, lb;
+	bool same = false;
+
+	sa.service_sets = sadb_set_array(a, &sa.n_service_sets);
+	sb.service_sets = sadb_set_array(b, &sb.n_service_sets);
+	if (sa.service_sets == NULL || sb.service_sets == NULL)
+		goto out;
+	la = protobuf_c_message_get_packed_size(&sa.base);
+	lb = protobuf_c_message_get_packed_size(&sb.base);
+	if (la == lb && (pa = malloc(la + 1)) != NULL && (pb = malloc(lb + 1)) != NULL) {
+		protobuf_c_message_pack(&sa.base, pa);
+		protobuf_c_message_pack(&sb.base, pb);
+		same = memcmp(pa, pb, la) == 0;
+	}
+out:
+	free(pa);
+	free(pb);
+	free(sa.service_sets);
+	free(sb.service_sets);
+	return same;
+}
+
+static void
+sadb_sa_forget(struct sadb *sd, struct sadb_sa *sa)
+{
+	timers_cancel(sd->timers, sa->soft_timer);
+	timers_cancel(sd->timers, sa->hard_timer);
+	u64map_take(sd->sas_by_id, sa->id);
+	sadb_sa_free(sa);
+}
+
+static void
+sadb_pic_remove_quiet(struct sadb *sd, struct sadb_pic *pic, struct sadb_sa *sa)
+{
+	struct sadb_sa **pp;
+
+	for (pp = &pic->sas; *pp != NULL && *pp != sa; pp = &(*pp)->next)
+		;
+	if (*pp != NULL) {
+		*pp = sa->next;
+		sadb_sa_forget(sd, sa);
+	}
+}
+
+/* Publishes one update of pic: upserts, removals, and its service sets when changed. */
+static void
+sadb_publish(struct sadb *sd, struct sadb_pic *pic, Picsec__V1__Sa **upsert, size_t nup,
+    uint64_t *removes, size_t nrm, bool sets_changed)
+{
+	Picsec__V1__SaUpdate up = PICSEC__V1__SA_UPDATE__INIT;
+
+	up.pic = pic->name;
+	up.incarnation = sd->incarnation;
+	up.seq = ++pic->seq;
+	up.upsert = upsert;
+	up.n_upsert = nup;
+	up.remove = removes;
+	up.n_remove = nrm;
+	up.service_sets_changed = sets_changed;
+	if (sets_changed && (up.service_sets = sadb_set_array(pic, &up.n_service_sets)) == NULL)
+		log_warnx("PIC %s: out of memory listing service sets", pic->name);
+	if (bus_publish(sd->bus, pic->topic, MT(SA_UPDATE), &up.base) == -1)
+		log_warnx("PIC %s: update %llu not sent (the PIC will see the gap and ask again)",
+		    pic->name, (unsigned long long)up.seq);
+	log_info("PIC %s: update %llu: %zu SA%s in or changed, %zu out%s", pic->name,
+	    (unsigned long long)up.seq, nup, nup == 1 ? "" : "s", nrm,
+	    sets_changed ? ", service sets changed" : "");
+	free(up.service_sets);
+}
+
+/* Makes cur hold what want holds; publishes the difference. want is consumed. */
+static void
+sadb_apply_pic(struct sadb *sd, struct sadb_pic *cur, struct sadb_pic *want)
+{
+	struct sadb_sa *sa, *old, *next;
+	size_t nwant = want != NULL ? sadb_count_sas(want) : 0, ncur = sadb_count_sas(cur);
+	Picsec__V1__Sa **upsert = calloc(nwant + 1, sizeof(*upsert));
+	uint64_t *removes = calloc(ncur + 1, sizeof(*removes));
+	size_t nup = 0, nrm = 0;
+	bool sets_changed = !sadb_sets_same(cur, want);
+	struct sadb_set *set, *nset;
+
+	if (upsert == NULL || removes == NULL) {
+		log_warnx("PIC %s: out of memory: the change waits for the next commit", cur->name);
+		free(upsert);
+		free(removes);
+		return;
+	}
+	for (sa = want != NULL ? want->sas : NULL; sa != NULL; sa = sa->next) {
+		old = sadb_pic_sa(cur, sa->id);
+		if (old != NULL) {
+			sa->installed = old->installed;
+			sa->created_ns = old->created_ns;
+			sa->bytes = old->bytes;
+		} else {
+			sa->created_ns = realtime_ns();
+		}
+		if (old == NULL || !sadb_sa_same(old, sa))
+			upsert[nup++] = &sa->msg;
+	}
+	for (sa = cur->sas; sa != NULL; sa = next) {
+		next = sa->next;
+		if (want == NULL || sadb_pic_sa(want, sa->id) == NULL)
+			removes[nrm++] = sa->id;
+		sadb_sa_forget(sd, sa);
+	}
+	cur->sas = want != NULL ? want->sas : NULL;
+	for (set = cur->sets; set != NULL; set = nset) {
+		nset = set->next;
+		sadb_set_free(set);
+	}
+	cur->sets = want != NULL ? want->sets : NULL;
+	if (want != NULL) {
+		want->sas = NULL;
+		want->sets = NULL;
+	}
+	for (sa = cur->sas; sa != NULL; sa = sa->next) {
+		sa->pic = cur;
+		if (u64map_put(sd->sas_by_id, sa->id, sa) == -1)
+			log_warnx("SA %016llx: out of memory indexing it", (unsigned long long)sa->id);
+	}
+	if (nup > 0 || nrm > 0 || sets_changed)
+		sadb_publish(sd, cur, upsert, nup, removes, nrm, sets_changed);
+	free(upsert);
+	free(removes);
+}
+
+void
+sadb_apply(struct sadb *sd, struct sadb_pic *want)
+{
+	struct sadb_pic *w, *cur, *next;
+
+	for (w = want; w != NULL; w = w->next) {
+		if ((cur = sadb_pic_find(sd, w->name)) == NULL) {
+			if ((cur = calloc(1, sizeof(*cur))) == NULL) {
+				log_warnx("PIC %s: out of memory", w->name);
+				continue;
+			}
+			memcpy(cur->name, w->name, sizeof(cur->name));
+			memcpy(cur->topic, w->topic, sizeof(cur->topic));
+			cur->next = sd->pics;
+			sd->pics = cur;
+		}
+		sadb_apply_pic(sd, cur, w);
+	}
+	/* PICs the configuration no longer uses: everything goes. */
+	for (cur = sd->pics; cur != NULL; cur = cur->next) {
+		for (w = want; w != NULL && strcmp(w->name, cur->name) != 0; w = w->next)
+			;
+		if (w == NULL)
+			sadb_apply_pic(sd, cur, NULL);
+	}
+	for (w = want; w != NULL; w = next) {
+		next = w->next;
+		sadb_pic_free(w);
+	}
+}
+
+void
+sadb_reply_snapshot(struct sadb *sd, struct bus_msg *m, const char *name)
+{
+	Picsec__V1__SaSnapshot snap = PICSEC__V1__SA_SNAPSHOT__INIT;
+	struct sadb_pic *pic = sadb_pic_find(sd, name);
+	struct sadb_sa *sa;
+	size_t i = 0;
+
+	if (!sd->have_config) {
+		/* Keep what you hold: an empty answer now would clear a working PIC. */
+		bus_reply_error(m, ERRC(UNAVAILABLE), "sadb has no configuration yet");
+		return;
+	}
+	snap.pic = (char *)(uintptr_t)name;
+	snap.incarnation = sd->incarnation;
+	snap.seq = pic != NULL ? pic->seq : 0;
+	snap.service_sets = sadb_set_array(pic, &snap.n_service_sets);
+	snap.n_sas = pic != NULL ? sadb_count_sas(pic) : 0;
+	snap.sas = calloc(snap.n_sas + 1, sizeof(*snap.sas));
+	if (snap.service_sets == NULL || snap.sas == NULL) {
+		bus_reply_error(m, ERRC(RESOURCE_EXHAUSTED), "out of memory");
+		goto out;
+	}
+	for (sa = pic != NULL ? pic->sas : NULL; sa != NULL; sa = sa->next) {
+		/* Where to start counting: above anything the journal knows of. */
+		if (sa->msg.direction == PICSEC__V1__SA_DIRECTION__SA_DIRECTION_OUTBOUND)
+			sa->msg.seq_start = sadb_journal_start(sd, sa->id, sa->key_fingerprint);
+		snap.sas[i++] = &sa->msg;
+	}
+	bus_reply(m, MT(SA_SNAPSHOT), &snap.base);
+out:
+	free(snap.service_sets);
+	free(snap.sas);
+}
+
+void
+sadb_pic_status(struct sadb *sd, const Picsec__V1__PicStatus *st)
+{
+	struct sadb_pic *pic = sadb_pic_find(sd, st->pic);
+	struct sadb_sa *sa;
+	size_t i;
+
+	if (pic == NULL)
+		return; /* a PIC the configuration does not use */
+	pic->last_status_ms = monotonic_ms();
+	pic->applied_incarnation = st->applied_incarnation;
+	pic->applied_seq = st->applied_seq;
+	for (sa = pic->sas; sa != NULL; sa = sa->next)
+		sa->installed = false;
+	for (i = 0; i < st->n_installed; i++) {
+		if ((sa = sadb_pic_sa(pic, st->installed[i])) != NULL)
+			sa->installed = true;
+	}
+	for (i = 0; i < st->n_usage; i++) {
+		if ((sa = sadb_pic_sa(pic, st->usage[i]->id)) == NULL)
+			continue;
+		if (sa->msg.direction == PICSEC__V1__SA_DIRECTION__SA_DIRECTION_OUTBOUND)
+			sadb_journal_note(sd, sa->id, sa->key_fingerprint, st->usage[i]->seq);
+		sadb_lifetime_bytes(sd, sa, st->usage[i]->bytes); /* may remove sa */
+	}
+}
+
+void
+sadb_pics_check(struct sadb *sd)
+{
+	uint64_t now = monotonic_ms();
+	struct sadb_pic *pic;
+	struct sadb_sa *sa;
+
+	for (pic = sd->pics; pic != NULL; pic = pic->next) {
+		if (pic->last_status_ms != 0 && now - pic->last_status_ms <= SADB_PIC_SILENT_MS)
+			continue;
+		for (sa = pic->sas; sa != NULL; sa = sa->next)
+			sa->installed = false;
+	}
+	sadb_journal_flush(sd);
+}
+
+void
+sadb_pic_remove(struct sadb *sd, struct sadb_sa *sa)
+{
+	struct sadb_pic *pic = sa->pic;
+	uint64_t id = sa->id;
+
+	sadb_pic_remove_quiet(sd, pic, sa);
+	sadb_publish(sd, pic, NULL, 0, &id, 1, false);
+}
+
+/* Clearing: negotiated SAs go (iked negotiates new ones on demand); configured ones are
+ * pushed again from scratch, which resets their replay windows and counters in the PIC.
+ * Outbound ones continue above the journal's mark: the key is the same. */
+unsigned
+sadb_clear(struct sadb *sd, const char *service_set)
+{
+	struct sadb_pic *pic;
+	struct sadb_sa *sa, *next;
+	Picsec__V1__Sa **again;
+	uint64_t *ids;
+	size_t n, nids, nagain;
+	unsigned count = 0;
+
+	for (pic = sd->pics; pic != NULL; pic = pic->next) {
+		n = sadb_count_sas(pic);
+		ids = calloc(n + 1, sizeof(*ids));
+		again = calloc(n + 1, sizeof(*again));
+		if (ids == NULL || again == NULL) {
+			log_warnx("PIC %s: out of memory clearing SAs", pic->name);
+			free(ids);
+			free(again);
+			continue;
+		}
+		nids = nagain = 0;
+		for (sa = pic->sas; sa != NULL; sa = next) {
+			next = sa->next;
+			if (service_set[0] != '\0' && strcmp(sa->service_set, service_set) != 0)
+				continue;
+			ids[nids++] = sa->id;
+			count++;
+			if (sa->msg.origin == PICSEC__V1__SA_ORIGIN__SA_ORIGIN_DYNAMIC) {
+				sadb_pic_remove_quiet(sd, pic, sa);
+				continue;
+			}
+			sa->installed = false;
+			sa->created_ns = realtime_ns();
+			if (sa->msg.direction == PICSEC__V1__SA_DIRECTION__SA_DIRECTION_OUTBOUND)
+				sa->msg.seq_start = sadb_journal_start(sd, sa->id,
+				    sa->key_fingerprint);
+			again[nagain++] = &sa->msg;
+		}
+		if (nids > 0)
+			sadb_publish(sd, pic, NULL, 0, ids, nids, false);
+		if (nagain > 0)
+			sadb_publish(sd, pic, again, nagain, NULL, 0, false);
+		free(ids);
+		free(again);
+	}
+	return count;
+}
