@@ -1,0 +1,150 @@
+/* picsec-fwd, private. */
+#ifndef PICSEC_FWD_IMPL_H
+#define PICSEC_FWD_IMPL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <ev.h>
+
+#include "dp_sa.h"
+#include "fwd.h"
+#include "sa.pb-c.h"
+
+struct fwd_nl;
+struct fwd_tc;
+struct fwd_xdp;
+struct fwd_xsk;
+struct timers;
+struct u64map;
+
+enum {
+	FWD_NAME_MAX = 64,
+	FWD_HEADROOM = 256,	  /* where a packet starts in a frame we build: room to grow */
+	FWD_MAX_PEERS = 64,	  /* remote gateways with a cached next hop */
+	FWD_NEIGH_REFRESH_MS = 1000,
+};
+
+struct fwd_prefix {
+	uint32_t addr, mask; /* network order; mask 0: any */
+};
+
+/* Counters of a service set that no single SA owns. */
+struct fwd_set_counters {
+	uint64_t invalid_spi, no_sa;
+};
+
+/* One SA the PIC holds. */
+struct fwd_sa {
+	uint64_t id;
+	struct dp_sa *dp;	/* NULL: could not be prepared (see error) */
+	char service_set[FWD_NAME_MAX];
+	uint32_t order;
+	bool outbound;
+	uint64_t lookup_key;	/* inbound: its key in fwd->inbound, 0: none */
+	struct fwd_prefix src, dst;
+	uint32_t local, remote;	/* network order */
+	uint8_t *packed;	/* the Sa as received, seq_start zeroed (wiped memory) */
+	size_t packed_len;
+	char error[128];
+};
+
+/* A service set anchored on this PIC. */
+struct fwd_set {
+	struct fwd_set *next;
+	struct fwd *fwd;
+	char name[FWD_NAME_MAX];
+	char inside[16], pic_end[16]; /* the service veth: the kernel's end, ours */
+	int inside_ifindex, pic_ifindex;
+	uint8_t inside_mac[6], pic_mac[6];
+	unsigned mtu;
+	Picsec__V1__ServiceStyle style;
+	uint32_t local;		     /* the local gateway, network order */
+	struct fwd_prefix *routes;   /* next-hop style: routed into the veth */
+	size_t nroutes;
+	struct fwd_tc **tcs;	     /* interface style: one per applied interface */
+	size_t ntcs;
+	struct fwd_xdp *xdp;
+	struct fwd_xsk *xsk;
+	ev_io io;
+	struct fwd_sa **out;	     /* outbound SAs in term order (the SPD) */
+	size_t nout;
+	struct fwd_set_counters c;
+	uint8_t *packed;	     /* the PicServiceSet as received, to spot changes */
+	size_t packed_len;
+	bool ready;
+	char error[320];
+};
+
+struct fwd_peer {
+	uint32_t remote;
+	uint8_t mac[6];
+	bool resolved;
+	uint64_t checked_ms;
+};
+
+/* Drops no SA or service set can be charged with. */
+struct fwd_pic_counters {
+	uint64_t bad_headers, invalid_spi, slow_path, tx_dropped;
+};
+
+struct fwd {
+	struct ev_loop *loop;
+	struct bus *bus;
+	struct timers *timers;
+	struct fwd_nl *nl;
+	char pic[FWD_NAME_MAX];
+	char sa_topic[FWD_NAME_MAX + 8], status_topic[FWD_NAME_MAX + 8];
+	unsigned frames;
+	uint64_t incarnation;
+
+	/* the stream from sadb */
+	uint64_t stream_incarnation, stream_seq;
+	uint64_t seen_seq;	   /* the highest update seen while a snapshot was asked for */
+	bool synced;
+	uint64_t snapshot_req;	   /* the pending request, 0: none */
+	uint64_t resync_timer, status_timer;
+
+	struct fwd_set *sets;
+	struct u64map *sas;	   /* id -> struct fwd_sa */
+	struct u64map *inbound;	   /* protocol << 32 | spi -> struct fwd_sa */
+
+	/* the outside device */
+	char outside[16];
+	int outside_ifindex;
+	uint8_t outside_mac[6];
+	unsigned outside_mtu;
+	struct fwd_xdp *outside_xdp;
+	struct fwd_xsk *outside_xsk;
+	ev_io outside_io;
+	int raw_fd;		   /* the slow path: the kernel resolves the neighbour */
+	struct fwd_peer peers[FWD_MAX_PEERS];
+	size_t npeers;
+	struct fwd_pic_counters c;
+	char error[320];
+};
+
+/* fwd_stream.c: the SA set from sadb. */
+void fwd_stream_start(struct fwd *f);
+void fwd_stream_update(struct fwd *f, const Picsec__V1__SaUpdate *up);
+void fwd_publish_status(struct fwd *f);
+void fwd_sa_free(struct fwd *f, struct fwd_sa *sa);
+
+/* fwd_sets.c: service veths, XDP, routes, tc, the outside device. */
+struct fwd_set *fwd_set_find(struct fwd *f, const char *name);
+/* Makes the service sets those of the message; keeps the unchanged ones. */
+void fwd_sets_apply(struct fwd *f, Picsec__V1__PicServiceSet *const *sets, size_t n);
+/* Rebuilds the SPDs (and what follows from them: MTUs, tc rules) after the SAs changed. */
+void fwd_sets_refresh(struct fwd *f);
+void fwd_sets_free(struct fwd *f);
+void fwd_outside_close(struct fwd *f);
+
+/* fwd_path.c: packets. */
+void fwd_service_rx(struct ev_loop *loop, ev_io *w, int revents);
+void fwd_outside_rx(struct ev_loop *loop, ev_io *w, int revents);
+uint64_t fwd_inbound_key(uint32_t protocol, uint32_t spi);
+
+/* fwd_handlers.c */
+void fwd_handlers_install(struct fwd *f);
+
+#endif
