@@ -14,7 +14,9 @@
 #include <unistd.h>
 
 #include <libmnl/libmnl.h>
+#include <linux/ethtool.h>
 #include <linux/if_link.h>
+#include <linux/sockios.h>
 #include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
@@ -348,6 +350,32 @@ fwd_sysctl(const char *path, const char *value)
 		return -errno;
 	if (write(fd, value, len) != (ssize_t)len)
 		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+int
+fwd_link_no_offloads(const char *name)
+{
+	/* Off in this order: segmentation depends on scatter-gather and checksumming. */
+	static const uint32_t cmds[] = { ETHTOOL_SGSO, ETHTOOL_STSO, ETHTOOL_SSG,
+	    ETHTOOL_STXCSUM };
+	struct ethtool_value ev;
+	struct ifreq ifr;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), rc = 0;
+	size_t i;
+
+	if (fd == -1)
+		return -errno;
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]) && rc == 0; i++) {
+		memset(&ifr, 0, sizeof(ifr));
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+		ev.cmd = cmds[i];
+		ev.data = 0;
+		ifr.ifr_data = (void *)&ev;
+		if (ioctl(fd, SIOCETHTOOL, &ifr) == -1)
+			rc = -errno;
+	}
 	close(fd);
 	return rc;
 }

@@ -30,6 +30,9 @@ int fwd_nl_addr_dev(struct fwd_nl *nl, const uint8_t ip[4], int *ifindex);
 /* Helpers outside netlink. */
 int fwd_link_mac(const char *name, uint8_t mac[6]);
 unsigned fwd_link_mtu(const char *name);
+/* Checksum offload, scatter-gather, TSO and GSO off: the kernel then finishes checksums
+ * and segments before a packet enters the device, so AF_XDP sees whole, valid packets. */
+int fwd_link_no_offloads(const char *name);
 int fwd_sysctl(const char *path, const char *value);
 
 #endif

@@ -174,6 +174,9 @@ fwd_set_open(struct fwd *f, struct fwd_set *s, const Picsec__V1__PicServiceSet *
 	/* Decrypted packets come back in through the veth from anywhere: no reverse path. */
 	if (fwd_sysctl(path, "0") != 0)
 		log_warn("%s", path);
+	if ((rc = fwd_link_no_offloads(s->inside)) != 0)
+		log_warnx("service set %s: offloads of %s stay on (%s): forwarded TCP may carry "
+		    "unfinished checksums", s->name, s->inside, strerror(-rc));
 	if (s->inside_ifindex == 0 || s->pic_ifindex == 0 ||
 	    fwd_link_mac(s->inside, s->inside_mac) != 0 ||
 	    fwd_link_mac(s->pic_end, s->pic_mac) != 0 ||
