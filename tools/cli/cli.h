@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <protobuf-c/protobuf-c.h>
+
 #include "strbuf.h"
 
 struct bus;
@@ -52,6 +54,20 @@ void cli_free_words(char **words, int n);
 /* cli_commands.c: operational mode */
 int cli_operational(struct cli *cli, char **words, int nwords);
 void cli_list_commands(FILE *out);
+/* Sends a request and waits for the answer (*out: free with bus_call_result_free); says the
+ * error on stderr when there is one. 0 or -1. */
+struct bus_call_result;
+int cli_ask(struct cli *cli, const char *dest, int type, const ProtobufCMessage *msg,
+    struct bus_call_result **out);
+/* Appends a reply as JSON, for "| display json". */
+void cli_print_json(struct cli *cli, const ProtobufCMessage *msg);
+
+/* cli_ipsec.c: show and clear services ipsec-vpn ipsec ... (the optional words in args);
+ * 0 or -1 */
+int cli_show_ipsec_sas(struct cli *cli, char **args, int nargs);
+int cli_show_ipsec_stats(struct cli *cli, char **args, int nargs);
+int cli_clear_ipsec_sas(struct cli *cli, char **args, int nargs);
+int cli_clear_ipsec_stats(struct cli *cli, char **args, int nargs);
 
 /* cli_configure.c: configure mode */
 int cli_configure_enter(struct cli *cli, bool exclusive);

@@ -23,7 +23,7 @@ struct cli_command {
 };
 
 /* Sends a request and prints the error when there is one. */
-static int
+int
 cli_ask(struct cli *cli, const char *dest, int type, const ProtobufCMessage *msg,
     struct bus_call_result **out)
 {
@@ -37,7 +37,7 @@ cli_ask(struct cli *cli, const char *dest, int type, const ProtobufCMessage *msg
 	return -1;
 }
 
-static void
+void
 cli_print_json(struct cli *cli, const ProtobufCMessage *msg)
 {
 	struct pbprint_opts po = { .style = PBPRINT_JSON };
@@ -233,6 +233,14 @@ static const struct cli_command cli_commands[] = {
 	    "who is registered on the bus", false },
 	{ { "show", "bus", "statistics" }, cli_show_bus_statistics,
 	    "picsec-busd's counters", false },
+	{ { "show", "services", "ipsec-vpn", "ipsec", "security-associations" },
+	    cli_show_ipsec_sas, "the IPsec SAs [brief | detail] [service-set NAME]", true },
+	{ { "show", "services", "ipsec-vpn", "ipsec", "statistics" }, cli_show_ipsec_stats,
+	    "the PICs' IPsec counters [brief | detail] [service-set NAME]", true },
+	{ { "clear", "services", "ipsec-vpn", "ipsec", "security-associations" },
+	    cli_clear_ipsec_sas, "remove the IPsec SAs [service-set NAME]", true },
+	{ { "clear", "services", "ipsec-vpn", "ipsec", "statistics" }, cli_clear_ipsec_stats,
+	    "reset the PICs' IPsec counters [service-set NAME]", true },
 	{ { "request", "bus", "ping", "<SERVICE>" }, cli_request_bus_ping,
 	    "ask a service for a liveness answer", false },
 	{ { "configure" }, cli_configure_cmd, "enter configuration mode", false },
