@@ -7,8 +7,8 @@ set -eu
 build_pkgs="meson ninja-build pkg-config gcc clang llvm python3
  libzmq3-dev libprotobuf-c-dev protobuf-c-compiler libsodium-dev libev-dev
  libcriterion-dev libssl-dev libxdp-dev libbpf-dev libmnl-dev libsystemd-dev libedit-dev"
-test_pkgs="valgrind iproute2 procps libclang-rt-14-dev python3-scapy"
-demo_pkgs="iproute2 procps"
+test_pkgs="valgrind iproute2 procps libclang-rt-14-dev python3-scapy tcpdump iputils-ping ethtool"
+demo_pkgs="iproute2 procps iputils-ping ethtool tcpdump"
 
 case "${1:-test}" in
 	build) want="$build_pkgs" ;;
