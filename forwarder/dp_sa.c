@@ -132,6 +132,12 @@ dp_sa_room(const struct dp_sa *sa, size_t len, size_t *head, size_t *tail)
 		*head += dp_ah_len(sa);
 }
 
+void
+dp_sa_count_mtu_exceeded(struct dp_sa *sa)
+{
+	sa->c.mtu_exceeded++;
+}
+
 size_t
 dp_sa_overhead(const struct dp_sa *sa, size_t len)
 {

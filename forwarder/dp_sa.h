@@ -92,6 +92,10 @@ uint64_t dp_sa_seq(const struct dp_sa *sa);
  * transport mode: the payload after its IPv4 header). */
 size_t dp_sa_overhead(const struct dp_sa *sa, size_t len);
 
+/* Counts an outbound packet the caller refused as too large for the path (the PIC's own
+ * MTU check, before encapsulation). */
+void dp_sa_count_mtu_exceeded(struct dp_sa *sa);
+
 /* Outbound: the inner IP packet in p becomes the outer packet (outer IPv4 header first),
  * in place. On a drop p is unchanged but for DP_DROP_MTU, which leaves it too. */
 enum dp_result dp_sa_encap(struct dp_sa *sa, struct dp_pkt *p);

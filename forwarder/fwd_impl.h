@@ -144,6 +144,12 @@ void fwd_service_rx(struct ev_loop *loop, ev_io *w, int revents);
 void fwd_outside_rx(struct ev_loop *loop, ev_io *w, int revents);
 uint64_t fwd_inbound_key(uint32_t protocol, uint32_t spi);
 
+/* fwd_mtu.c: what does not fit the tunnel. */
+size_t fwd_path_limit(const struct fwd *f, const struct fwd_sa *sa);
+size_t fwd_inner_mtu(const struct fwd_sa *sa, size_t limit);
+void fwd_too_big(struct fwd *f, struct fwd_set *s, const uint8_t *ip, size_t len, size_t mtu);
+size_t fwd_fragment(const uint8_t *ip, size_t len, size_t at, size_t chunk, uint8_t *dst);
+
 /* fwd_handlers.c */
 void fwd_handlers_install(struct fwd *f);
 

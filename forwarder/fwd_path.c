@@ -100,17 +100,56 @@ fwd_spd(const struct fwd_set *s, uint32_t src, uint32_t dst)
 	return NULL;
 }
 
+/* Encapsulates the inner packet (or, chunk > 0, its fragment from at) into a frame of the
+ * outside device and sends it. */
 static void
-fwd_outbound(struct fwd *f, struct fwd_set *s, const uint8_t *frame, size_t flen)
+fwd_send(struct fwd *f, struct fwd_sa *sa, const uint8_t *ip, size_t len, size_t at,
+    size_t chunk)
 {
-	size_t len = fwd_ipv4_len(frame, flen);
-	const uint8_t *ip = frame + ETH_HDR;
-	uint32_t src, dst;
-	struct fwd_sa *sa;
 	struct fwd_peer *peer;
 	struct dp_pkt p;
 	uint64_t addr;
 	uint8_t *buf;
+
+	if (len > FWD_XSK_FRAME - FWD_HEADROOM - 128 ||
+	    (buf = fwd_xsk_tx_frame(f->outside_xsk, &addr)) == NULL) {
+		f->c.tx_dropped++;
+		return;
+	}
+	p.buf = buf;
+	p.cap = FWD_XSK_FRAME;
+	p.off = FWD_HEADROOM;
+	if (chunk == 0) {
+		memcpy(buf + FWD_HEADROOM, ip, len);
+		p.len = len;
+	} else {
+		p.len = fwd_fragment(ip, len, at, chunk, buf + FWD_HEADROOM);
+	}
+	if (dp_sa_encap(sa->dp, &p) != DP_OK) {
+		fwd_xsk_tx_abandon(f->outside_xsk, addr);
+		return; /* counted in the SA */
+	}
+	peer = fwd_peer(f, sa->remote);
+	if (peer == NULL || !peer->resolved) {
+		fwd_slow_path(f, dp_pkt_data(&p), p.len, sa->remote);
+		fwd_xsk_tx_abandon(f->outside_xsk, addr);
+		return;
+	}
+	p.off -= ETH_HDR;
+	memcpy(buf + p.off, peer->mac, 6);
+	memcpy(buf + p.off + 6, f->outside_mac, 6);
+	buf[p.off + 12] = 0x08;
+	buf[p.off + 13] = 0x00;
+	fwd_xsk_tx_queue(f->outside_xsk, addr, (uint32_t)p.off, (uint32_t)(p.len + ETH_HDR));
+}
+
+static void
+fwd_outbound(struct fwd *f, struct fwd_set *s, const uint8_t *frame, size_t flen)
+{
+	size_t len = fwd_ipv4_len(frame, flen), limit, inner, hlen, chunk, at;
+	const uint8_t *ip = frame + ETH_HDR;
+	uint32_t src, dst;
+	struct fwd_sa *sa;
 
 	if (len == 0) {
 		f->c.bad_headers++;
@@ -122,32 +161,25 @@ fwd_outbound(struct fwd *f, struct fwd_set *s, const uint8_t *frame, size_t flen
 		s->c.no_sa++;
 		return;
 	}
-	if (len > FWD_XSK_FRAME - FWD_HEADROOM - 128 ||
-	    (buf = fwd_xsk_tx_frame(f->outside_xsk, &addr)) == NULL) {
+	limit = fwd_path_limit(f, sa);
+	if (len + dp_sa_overhead(sa->dp, len) <= limit) {
+		fwd_send(f, sa, ip, len, 0, 0);
+		return;
+	}
+	inner = fwd_inner_mtu(sa, limit);
+	dp_sa_count_mtu_exceeded(sa->dp);
+	if (ip[6] & 0x40) {
+		fwd_too_big(f, s, ip, len, inner);
+		return;
+	}
+	hlen = (size_t)(ip[0] & 0x0f) * 4;
+	chunk = inner > hlen ? (inner - hlen) & ~(size_t)7 : 0;
+	if (chunk == 0) {
 		f->c.tx_dropped++;
 		return;
 	}
-	memcpy(buf + FWD_HEADROOM, ip, len);
-	p.buf = buf;
-	p.cap = FWD_XSK_FRAME;
-	p.off = FWD_HEADROOM;
-	p.len = len;
-	if (dp_sa_encap(sa->dp, &p) != DP_OK) {
-		fwd_xsk_tx_abandon(f->outside_xsk, addr);
-		return; /* counted in the SA */
-	}
-	peer = fwd_peer(f, sa->remote);
-	if (peer == NULL || !peer->resolved || p.len + ETH_HDR > f->outside_mtu + ETH_HDR) {
-		fwd_slow_path(f, dp_pkt_data(&p), p.len, sa->remote);
-		fwd_xsk_tx_abandon(f->outside_xsk, addr);
-		return;
-	}
-	p.off -= ETH_HDR;
-	memcpy(buf + p.off, peer->mac, 6);
-	memcpy(buf + p.off + 6, f->outside_mac, 6);
-	buf[p.off + 12] = 0x08;
-	buf[p.off + 13] = 0x00;
-	fwd_xsk_tx_queue(f->outside_xsk, addr, (uint32_t)p.off, (uint32_t)(p.len + ETH_HDR));
+	for (at = hlen; at < len; at += chunk)
+		fwd_send(f, sa, ip, len, at, chunk);
 }
 
 void

@@ -174,6 +174,10 @@ fwd_set_open(struct fwd *f, struct fwd_set *s, const Picsec__V1__PicServiceSet *
 	/* Decrypted packets come back in through the veth from anywhere: no reverse path. */
 	if (fwd_sysctl(path, "0") != 0)
 		log_warn("%s", path);
+	/* ICMP "fragmentation needed" comes from the local gateway address. */
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/accept_local", s->inside);
+	if (fwd_sysctl(path, "1") != 0)
+		log_warn("%s", path);
 	if ((rc = fwd_link_no_offloads(s->inside)) != 0)
 		log_warnx("service set %s: offloads of %s stay on (%s): forwarded TCP may carry "
 		    "unfinished checksums", s->name, s->inside, strerror(-rc));
@@ -391,8 +395,12 @@ fwd_sets_refresh(struct fwd *f)
 		qsort(s->out, s->nout, sizeof(*s->out), fwd_sa_order);
 		if (!s->ready)
 			continue;
-		/* The kernel fragments or answers "fragmentation needed" for what is larger. */
-		mtu = fwd_set_mtu(s, f->outside_mtu != 0 ? f->outside_mtu : 1500);
+		/* Next-hop style: the kernel fragments or answers "fragmentation needed" for what
+		 * the route into the veth cannot take. Interface style: tc hands over packets
+		 * sized for the outside device; the PIC does that work (fwd_mtu.c). */
+		mtu = s->style == PICSEC__V1__SERVICE_STYLE__SERVICE_STYLE_NEXT_HOP ?
+		    fwd_set_mtu(s, f->outside_mtu != 0 ? f->outside_mtu : 1500) :
+		    (f->outside_mtu != 0 ? f->outside_mtu : 1500);
 		if (mtu != s->mtu && fwd_nl_link_setup(f->nl, s->inside_ifindex, true, mtu) == 0 &&
 		    fwd_nl_link_setup(f->nl, s->pic_ifindex, true, mtu) == 0)
 			s->mtu = mtu;

@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""End to end on two-site: for manual ESP, AH and bundle tunnels, a ping and a bounded
+"""End to end on two-site: for manual ESP, AH and bundle tunnels (next-hop style) and an
+ESP tunnel of an interface-style service set (tc egress), a ping and a bounded
 TCP transfer from hostA to hostB, with a capture on ps-wan that must hold only ESP/AH
 between the gateways. On the ESP tunnel, packets crafted on ps-wan with the SA's keys:
 a fresh one is decrypted (the control), a replayed one, one with a flipped ICV bit and
@@ -40,18 +41,35 @@ def capture_check(proc, path):
 
 
 def tunnel(proto, tmp):
-    ts.topology("up", "--a", ts.config_for("a", proto, tmp), "--b",
-                ts.config_for("b", proto, tmp))
+    if proto == "interface-style esp":
+        # Applied to ge-0/0/0: the routes to the other site point out of it, and tc
+        # egress diverts what the output rule matches into the PIC.
+        ts.topology("up", "--a", os.path.join(ts.EXAMPLES, "two-site-interface-esp-a.conf"),
+                    "--b", os.path.join(ts.EXAMPLES, "two-site-interface-esp-b.conf"))
+        ts.node("gwA", "ip", "route", "add", "198.18.2.0/24", "via", GW["b"])
+        ts.node("gwB", "ip", "route", "add", "198.18.1.0/24", "via", GW["a"])
+    else:
+        ts.topology("up", "--a", ts.config_for("a", proto, tmp), "--b",
+                    ts.config_for("b", proto, tmp))
     ts.ok(ts.wait_for(lambda: ts.sa_states("gwA").count("installed") == 2 and
                       ts.sa_states("gwB").count("installed") == 2, 10),
           "%s: both gateways report their two SAs installed" % proto)
-    pcap = os.path.join(tmp, "wan-%s.pcap" % proto)
+    pcap = os.path.join(tmp, "wan-%s.pcap" % proto.replace(" ", "-"))
     cap = capture_start(pcap)
     time.sleep(1)
     ping = ts.node("hostA", "ping", "-c", "3", "-i", "0.2", "-W", "2", "198.18.2.10",
                    check=False)
     ts.ok(ping.returncode == 0, "%s: hostA pings hostB through the tunnel" % proto)
     ts.ok(ts.transfer(4 << 20), "%s: 4 MiB over TCP from hostA to hostB arrive intact" % proto)
+    big = ts.node("hostA", "ping", "-c", "2", "-i", "0.2", "-W", "2", "-M", "dont", "-s",
+                  "1472", "198.18.2.10", check=False)
+    ts.ok(big.returncode == 0, "%s: a 1500-byte ping without DF is fragmented and crosses"
+          % proto)
+    df = ts.node("hostA", "ping", "-c", "2", "-i", "0.2", "-W", "2", "-M", "do", "-s",
+                 "1472", "198.18.2.10", check=False)
+    said = [line for line in (df.stdout + df.stderr).splitlines() if "mtu" in line]
+    ts.ok(df.returncode != 0 and said != [],
+          "%s: with DF it is refused with the tunnel's MTU: %s" % (proto, said[:1]))
     ipsec, other = capture_check(cap, pcap)
     ts.ok(ipsec > 100 and not other, "%s: ps-wan saw %d ESP/AH packets between the gateways "
           "and nothing else of IP" % (proto, ipsec))
@@ -123,7 +141,7 @@ def crafted(tmp):
 def main():
     with tempfile.TemporaryDirectory(prefix="picsec-two-site-") as tmp:
         try:
-            for proto in ("esp", "ah", "bundle"):
+            for proto in ("esp", "ah", "bundle", "interface-style esp"):
                 tunnel(proto, tmp)
             crafted(tmp)
         except Exception as e:  # a failed step: report it, clean up, fail
