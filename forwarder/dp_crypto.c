@@ -254,15 +254,20 @@ dp_icv_equal(const uint8_t *a, const uint8_t *b, size_t len)
 void
 dp_random(uint8_t *out, size_t len)
 {
-	static _Thread_local uint8_t pool[4096];
+	static _Thread_local uint8_t pool[16384];
 	static _Thread_local size_t left;
+	uint8_t seed[randombytes_SEEDBYTES];
 
 	if (len > sizeof(pool)) {
 		randombytes_buf(out, len);
 		return;
 	}
 	if (left < len) {
-		randombytes_buf(pool, sizeof(pool));
+		/* One system call per refill: the kernel's randomness seeds libsodium's ChaCha20
+		 * stream (the kernel's own reads come in 256-byte pieces, 64 calls here). */
+		randombytes_buf(seed, sizeof(seed));
+		randombytes_buf_deterministic(pool, sizeof(pool), seed);
+		sodium_memzero(seed, sizeof(seed));
 		left = sizeof(pool);
 	}
 	/* IVs go out in the clear: the pool needs unpredictability, not secrecy. */

@@ -206,16 +206,24 @@ fwd_xsk_tx_queue(struct fwd_xsk *x, uint64_t addr, uint32_t off, uint32_t len)
 void
 fwd_xsk_tx_flush(struct fwd_xsk *x)
 {
+	unsigned kicks;
+
 	if (x->tx_pending > 0) {
 		xsk_ring_prod__submit(&x->tx, x->tx_pending);
 		x->c.tx += x->tx_pending;
 		x->tx_pending = 0;
 	}
-	/* Copy mode transmits from the kick: always needed (need_wakeup is set). */
-	if (xsk_ring_prod__needs_wakeup(&x->tx) &&
-	    sendto(xsk_socket__fd(x->sock), NULL, 0, MSG_DONTWAIT, NULL, 0) < 0 &&
-	    errno != EAGAIN && errno != EBUSY && errno != ENOBUFS && errno != ENETDOWN)
-		x->c.kick_errors++;
+	/* Copy mode transmits from the kick, at most 32 frames per call (the kernel's
+	 * TX_BATCH_SIZE, then EAGAIN): kick until the ring is empty, boundedly. */
+	for (kicks = 0; kicks < FWD_XSK_BATCH && xsk_ring_prod__needs_wakeup(&x->tx); kicks++) {
+		if (sendto(xsk_socket__fd(x->sock), NULL, 0, MSG_DONTWAIT, NULL, 0) == 0)
+			break;
+		if (errno == EAGAIN || errno == EBUSY)
+			continue;
+		if (errno != ENOBUFS && errno != ENETDOWN)
+			x->c.kick_errors++;
+		break;
+	}
 	fwd_xsk_reclaim(x);
 }
 
