@@ -43,7 +43,7 @@ fwd_status_sa(uint64_t id, void *value, void *arg)
 
 	if (sa->dp == NULL)
 		return;
-	s = fwd_set_find(b->f, sa->service_set);
+	s = sa->set;
 	if (s != NULL && s->ready)
 		b->installed[b->ninstalled++] = id;
 	c = dp_sa_counters(sa->dp);

@@ -30,6 +30,8 @@ struct fwd_tc {
 	int rules_fd;
 };
 
+/* libbpf's messages, in our log. The format comes from libbpf: its callback type has no
+ * format attribute, so the check is switched off for this one call. */
 static int
 fwd_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -37,7 +39,10 @@ fwd_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 
 	if (level == LIBBPF_DEBUG)
 		return 0;
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
 	vsnprintf(line, sizeof(line), fmt, ap);
+#pragma GCC diagnostic pop
 	line[strcspn(line, "\n")] = '\0';
 	log_warnx("libbpf: %s", line);
 	return 0;
@@ -53,10 +58,15 @@ static struct bpf_object *
 fwd_bpf_open(const unsigned char *image, size_t len, const char *name, char *err,
     size_t errlen)
 {
-	LIBBPF_OPTS(bpf_object_open_opts, oo, .object_name = name);
-	struct bpf_object *obj = bpf_object__open_mem(image, len, &oo);
+	struct bpf_object_open_opts oo;
+	struct bpf_object *obj;
 	int rc;
 
+	/* Spelled out: LIBBPF_OPTS is a GNU statement expression. */
+	memset(&oo, 0, sizeof(oo));
+	oo.sz = sizeof(oo);
+	oo.object_name = name;
+	obj = bpf_object__open_mem(image, len, &oo);
 	if (obj == NULL) {
 		snprintf(err, errlen, "BPF object %s: %s", name, strerror(errno));
 		return NULL;
@@ -73,12 +83,14 @@ fwd_bpf_open(const unsigned char *image, size_t len, const char *name, char *err
 static int
 fwd_xdp_present(int ifindex, unsigned flags, const char *ours, bool *is_ours)
 {
-	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	struct bpf_xdp_query_opts q;
 	struct bpf_prog_info info;
 	uint32_t id, info_len = sizeof(info);
 	int fd, rc;
 
 	*is_ours = false;
+	memset(&q, 0, sizeof(q));
+	q.sz = sizeof(q);
 	if ((rc = bpf_xdp_query(ifindex, (int)flags, &q)) != 0)
 		return rc;
 	id = flags & XDP_FLAGS_DRV_MODE ? q.drv_prog_id : q.skb_prog_id;
@@ -149,10 +161,12 @@ fail:
 void
 fwd_xdp_detach(struct fwd_xdp *x)
 {
-	LIBBPF_OPTS(bpf_xdp_attach_opts, ao, .old_prog_fd = -1);
+	struct bpf_xdp_attach_opts ao;
 
 	if (x == NULL)
 		return;
+	memset(&ao, 0, sizeof(ao));
+	ao.sz = sizeof(ao);
 	if (x->flags != 0) {
 		/* Only our program: a newer PIC may have replaced it meanwhile. */
 		ao.old_prog_fd = x->prog_fd;

@@ -23,6 +23,7 @@ enum {
 	FWD_HEADROOM = 256,	  /* where a packet starts in a frame we build: room to grow */
 	FWD_MAX_PEERS = 64,	  /* remote gateways with a cached next hop */
 	FWD_NEIGH_REFRESH_MS = 1000,
+	FWD_ICMP_PER_SECOND = 100, /* "fragmentation needed" messages the PIC sends */
 };
 
 struct fwd_prefix {
@@ -39,6 +40,7 @@ struct fwd_sa {
 	uint64_t id;
 	struct dp_sa *dp;	/* NULL: could not be prepared (see error) */
 	char service_set[FWD_NAME_MAX];
+	struct fwd_set *set;	/* the set of that name, NULL when the PIC has none */
 	uint32_t order;
 	bool outbound;
 	uint64_t lookup_key;	/* inbound: its key in fwd->inbound, 0: none */
@@ -121,6 +123,8 @@ struct fwd {
 	struct fwd_peer peers[FWD_MAX_PEERS];
 	size_t npeers;
 	struct fwd_pic_counters c;
+	uint64_t icmp_window_ms;
+	unsigned icmp_sent;
 	char error[320];
 };
 

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "envelope.h"
 #include "fwd_xsk.h"
 
 enum { ETH_HDR = 14, ICMP_QUOTE = 8, IPV4_MIN_MTU = 68 };
@@ -61,10 +62,20 @@ fwd_too_big(struct fwd *f, struct fwd_set *s, const uint8_t *ip, size_t len, siz
 {
 	size_t hlen = (size_t)(ip[0] & 0x0f) * 4, quote = hlen + ICMP_QUOTE, total;
 	uint8_t *buf, *o, *icmp;
-	uint64_t addr;
+	uint64_t addr, now = monotonic_ms();
 
 	if (ip[9] == 1 && len > hlen && ip[hlen] != 8 && ip[hlen] != 0 && ip[hlen] != 13)
 		return; /* never an error about an ICMP error (RFC 1122 §3.2.2) */
+	if (((ip[6] & 0x1f) | ip[7]) != 0)
+		return; /* nor about a fragment other than the first */
+	/* At most FWD_ICMP_PER_SECOND a second per PIC (RFC 1812 §4.3.2.8). */
+	if (now - f->icmp_window_ms >= 1000) {
+		f->icmp_window_ms = now;
+		f->icmp_sent = 0;
+	}
+	if (f->icmp_sent >= FWD_ICMP_PER_SECOND)
+		return;
+	f->icmp_sent++;
 	if (quote > len)
 		quote = len;
 	total = 20 + 8 + quote;

@@ -265,7 +265,7 @@ fwd_inbound(struct fwd *f, uint8_t *frame, size_t flen, uint32_t headroom, uint3
 		fwd_count_invalid_spi(f, daddr);
 		return NULL;
 	}
-	if ((s = fwd_set_find(f, sa->service_set)) == NULL || !s->ready) {
+	if ((s = sa->set) == NULL || !s->ready) {
 		fwd_count_invalid_spi(f, daddr);
 		return NULL;
 	}

@@ -279,6 +279,22 @@ fwd_set_new(struct fwd *f, const Picsec__V1__PicServiceSet *m, const uint8_t *pa
 	return s;
 }
 
+static void
+fwd_sa_link(uint64_t id, void *value, void *arg)
+{
+	struct fwd_sa *sa = value;
+
+	(void)id;
+	sa->set = fwd_set_find(arg, sa->service_set);
+}
+
+/* Every SA's set pointer, after sets came or went (the packet path uses them). */
+static void
+fwd_sas_link(struct fwd *f)
+{
+	u64map_foreach(f->sas, fwd_sa_link, f);
+}
+
 void
 fwd_sets_apply(struct fwd *f, Picsec__V1__PicServiceSet *const *sets, size_t n)
 {
@@ -319,14 +335,11 @@ fwd_sets_apply(struct fwd *f, Picsec__V1__PicServiceSet *const *sets, size_t n)
 		fwd_set_free(f, s);
 	}
 	f->sets = keep;
+	fwd_sas_link(f);
 	if (f->sets == NULL)
 		fwd_outside_close(f);
 	fwd_outside_gateways(f);
 }
-
-struct spd_build {
-	struct fwd *f;
-};
 
 static void
 fwd_spd_add(uint64_t id, void *value, void *arg)
@@ -336,14 +349,9 @@ fwd_spd_add(uint64_t id, void *value, void *arg)
 
 	(void)arg;
 	(void)id;
-	if (!sa->outbound || sa->dp == NULL)
+	if (!sa->outbound || sa->dp == NULL || (s = sa->set) == NULL || s->out == NULL)
 		return;
-	for (s = ((struct spd_build *)arg)->f->sets; s != NULL; s = s->next) {
-		if (strcmp(s->name, sa->service_set) == 0) {
-			s->out[s->nout++] = sa;
-			return;
-		}
-	}
+	s->out[s->nout++] = sa;
 }
 
 static int
@@ -377,18 +385,18 @@ fwd_set_mtu(const struct fwd_set *s, unsigned limit)
 void
 fwd_sets_refresh(struct fwd *f)
 {
-	struct spd_build b = { f };
 	struct tc_divert_rule *rules;
 	struct fwd_set *s;
 	unsigned mtu;
 	size_t i, t;
 
+	fwd_sas_link(f);
 	for (s = f->sets; s != NULL; s = s->next) {
 		free(s->out);
 		s->nout = 0;
 		s->out = calloc(u64map_count(f->sas) + 1, sizeof(*s->out));
 	}
-	u64map_foreach(f->sas, fwd_spd_add, &b);
+	u64map_foreach(f->sas, fwd_spd_add, NULL);
 	for (s = f->sets; s != NULL; s = s->next) {
 		if (s->out == NULL)
 			continue;
