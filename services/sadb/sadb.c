@@ -80,8 +80,10 @@ sadb_new(struct ev_loop *loop, struct bus *bus, const struct sadb_options *opts,
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	if (sadb_journal_load(sd, err, errlen) == -1)
+	if (sadb_journal_load(sd, err, errlen) == -1) {
+		sadb_journal_free(sd); /* and never write over a journal we could not read */
 		goto fail;
+	}
 	sd->status_timer = timers_add(sd->timers, SADB_CHECK_SECONDS, sadb_check, 0);
 	sadb_handlers_install(sd);
 	if (bus_subscribe(bus, "config.committed") == -1 || bus_subscribe(bus, "pic.") == -1) {
@@ -102,9 +104,8 @@ sadb_free(struct sadb *sd)
 
 	if (sd == NULL)
 		return;
-	sd->marks_dirty = true; /* the last reports count */
 	if (sd->marks != NULL)
-		sadb_journal_flush(sd);
+		sadb_journal_flush(sd); /* the last reports count */
 	timers_free(sd->timers);
 	for (pic = sd->pics; pic != NULL; pic = next) {
 		next = pic->next;

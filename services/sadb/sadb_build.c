@@ -332,6 +332,19 @@ sadb_set_finish(struct sadb_set *set, const Picsec__V1__ServiceSet *ss)
 	return 0;
 }
 
+/* Whether rule r of the service set came earlier (two rule sets may name one rule). */
+static bool
+sadb_rule_seen(const Picsec__V1__ServiceSet *ss, size_t r)
+{
+	size_t i;
+
+	for (i = 0; i < r; i++) {
+		if (strcmp(ss->rules[i], ss->rules[r]) == 0)
+			return true;
+	}
+	return false;
+}
+
 static int
 sadb_build_set(struct sadb *sd, struct sadb_pic **pics, const Picsec__V1__ConfigSnapshot *snap,
     const Picsec__V1__ServiceSet *ss, char *err, size_t errlen)
@@ -359,7 +372,7 @@ sadb_build_set(struct sadb *sd, struct sadb_pic **pics, const Picsec__V1__Config
 	snprintf(set->name, sizeof(set->name), "%s", ss->name);
 	snprintf(set->inside, sizeof(set->inside), "%s", veth);
 	for (r = 0; r < ss->n_rules; r++) {
-		if ((t.rule = sadb_rule(snap, ss->rules[r])) == NULL)
+		if ((t.rule = sadb_rule(snap, ss->rules[r])) == NULL || sadb_rule_seen(ss, r))
 			continue;
 		for (i = 0; i < t.rule->n_terms; i++) {
 			t.term = t.rule->terms[i];

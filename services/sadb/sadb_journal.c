@@ -64,7 +64,9 @@ sadb_journal_load(struct sadb *sd, char *err, size_t errlen)
 	while (fgets(line, sizeof(line), f) != NULL) {
 		if (line[0] == '#')
 			continue;
-		if (sscanf(line, "%" SCNx64 " %" SCNx64 " %" SCNu64, &id, &fp, &seq) != 3 ||
+		/* scanf reads "-5" as a huge number: no sign is ours. */
+		if (strchr(line, '-') != NULL || strchr(line, '+') != NULL ||
+		    sscanf(line, "%" SCNx64 " %" SCNx64 " %" SCNu64, &id, &fp, &seq) != 3 ||
 		    id == 0) {
 			bad++;
 			continue;

@@ -110,7 +110,9 @@ sadb_sa_forget(struct sadb *sd, struct sadb_sa *sa)
 {
 	timers_cancel(sd->timers, sa->soft_timer);
 	timers_cancel(sd->timers, sa->hard_timer);
-	u64map_take(sd->sas_by_id, sa->id);
+	/* A service set moved to another PIC: its SAs, same ids, are indexed there already. */
+	if (u64map_get(sd->sas_by_id, sa->id) == sa)
+		u64map_take(sd->sas_by_id, sa->id);
 	sadb_sa_free(sa);
 }
 
@@ -177,11 +179,14 @@ sadb_apply_pic(struct sadb *sd, struct sadb_pic *cur, struct sadb_pic *want)
 			sa->installed = old->installed;
 			sa->created_ns = old->created_ns;
 			sa->bytes = old->bytes;
+			sa->soft_expired = old->soft_expired;
 		} else {
 			sa->created_ns = realtime_ns();
 		}
-		if (old == NULL || !sadb_sa_same(old, sa))
+		if (old == NULL || !sadb_sa_same(old, sa)) {
+			sa->installed = false; /* until the PIC says it holds the new one */
 			upsert[nup++] = &sa->msg;
+		}
 	}
 	for (sa = cur->sas; sa != NULL; sa = next) {
 		next = sa->next;

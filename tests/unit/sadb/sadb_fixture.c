@@ -18,6 +18,7 @@
 #include "testutil.h"
 
 struct ev_loop *fx_loop;
+uint64_t fx_generation = 1;
 struct sadb *fx_sd;
 char fx_dir[64];
 struct fx_reply fx_reply;
@@ -31,6 +32,11 @@ static struct {
 } snaps[FX_MAX_SNAPS];
 static size_t nsnaps;
 
+/* What fx_teardown frees: want lists, other sadbs, buffers. */
+static struct sadb_pic *wants[FX_MAX_KEPT];
+static struct sadb *sadbs[FX_MAX_KEPT];
+static void *kept[FX_MAX_KEPT];
+
 static const struct bus_handler *handlers;
 static size_t nhandlers;
 static void *handlers_ctx;
@@ -39,6 +45,8 @@ static uint32_t script[128];
 static size_t script_len, script_pos;
 
 static char request_stand_in;
+
+static void want_free(struct sadb_pic *want);
 
 /* --- the wraps --------------------------------------------------------------------- */
 
@@ -139,8 +147,39 @@ __wrap_randombytes_uniform(uint32_t upper_bound)
 
 /* --- setup --------------------------------------------------------------------------- */
 
-struct sadb *
-fx_sadb_new(const char *statedir)
+/* Puts p in the first free slot of a table of FX_MAX_KEPT. */
+static void
+keep_in(void **table, void *p)
+{
+	size_t i;
+
+	for (i = 0; i < FX_MAX_KEPT && table[i] != NULL; i++)
+		;
+	cr_assert_lt(i, FX_MAX_KEPT, "too many kept objects");
+	table[i] = p;
+}
+
+/* Takes p out of the table; asserts it was there. */
+static void
+unkeep(void **table, const void *p)
+{
+	size_t i;
+
+	for (i = 0; i < FX_MAX_KEPT && table[i] != p; i++)
+		;
+	cr_assert_lt(i, FX_MAX_KEPT, "not a kept object");
+	table[i] = NULL;
+}
+
+void *
+fx_keep(void *p)
+{
+	keep_in(kept, p);
+	return p;
+}
+
+static struct sadb *
+sadb_start(const char *statedir)
 {
 	struct sadb_options opts = { .statedir = statedir };
 	char err[256] = "";
@@ -150,13 +189,22 @@ fx_sadb_new(const char *statedir)
 	return sd;
 }
 
+struct sadb *
+fx_sadb_new(const char *statedir)
+{
+	struct sadb *sd = sadb_start(statedir);
+
+	keep_in((void **)sadbs, sd);
+	return sd;
+}
+
 void
 fx_setup(void)
 {
 	test_mkdtemp(fx_dir, sizeof(fx_dir));
 	fx_loop = ev_loop_new(EVFLAG_AUTO);
 	cr_assert_not_null(fx_loop);
-	fx_sd = fx_sadb_new(fx_dir);
+	fx_sd = sadb_start(fx_dir);
 }
 
 void
@@ -164,6 +212,14 @@ fx_teardown(void)
 {
 	size_t i;
 
+	for (i = 0; i < FX_MAX_KEPT; i++) {
+		want_free(wants[i]);
+		sadb_free(sadbs[i]);
+		free(kept[i]);
+		wants[i] = NULL;
+		sadbs[i] = NULL;
+		kept[i] = NULL;
+	}
 	sadb_free(fx_sd);
 	fx_sd = NULL;
 	fx_pubs_clear();
@@ -238,6 +294,51 @@ static const char conf_fmt[] =
     T1_DIR("outbound", "1001", "%s")
     "%s";
 
+const uint8_t fx_key_in[16] = {
+	0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+	0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff,
+};
+const uint8_t fx_key_out[16] = {
+	0xff, 0xee, 0xdd, 0xcc, 0xbb, 0xaa, 0x99, 0x88,
+	0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, 0x00,
+};
+const uint8_t fx_key_new[16] = {
+	0x0f, 0x0e, 0x0d, 0x0c, 0x0b, 0x0a, 0x09, 0x08,
+	0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01, 0x00,
+};
+
+#define T2 "set services ipsec-vpn rule r1 term t2 "
+#define T2_SA T2 "then manual direction bidirectional "
+const char fx_term_t2[] =
+    T2 "from source-address 10.3.0.0/24\n"
+    T2 "from destination-address 10.4.0.0/24\n"
+    T2 "then remote-gateway 192.0.2.3\n"
+    T2_SA "protocol esp\n"
+    T2_SA "spi 2000\n"
+    T2_SA "authentication algorithm hmac-sha1-96\n"
+    T2_SA "authentication key hexadecimal 0123456789abcdef0123456789abcdef01234567\n"
+    T2_SA "encryption algorithm aes-128-cbc\n"
+    T2_SA "encryption key hexadecimal " FX_KEY_IN "\n";
+
+#define SS2 "set services service-set ss2 "
+#define U1 "set services ipsec-vpn rule r2 term u1 "
+#define U1_SA U1 "then manual direction bidirectional "
+const char fx_set_ss2[] =
+    SS2 "next-hop-service inside-service-interface ms-0/0/0.3\n"
+    SS2 "next-hop-service outside-service-interface ms-0/0/0.4\n"
+    SS2 "ipsec-vpn-rules r2\n"
+    SS2 "ipsec-vpn-options local-gateway 192.0.2.1\n"
+    "set services ipsec-vpn rule r2 match-direction input\n"
+    U1 "from source-address 10.5.0.0/24\n"
+    U1 "from destination-address 10.6.0.0/24\n"
+    U1 "then remote-gateway 192.0.2.5\n"
+    U1_SA "protocol esp\n"
+    U1_SA "spi 3000\n"
+    U1_SA "authentication algorithm hmac-sha1-96\n"
+    U1_SA "authentication key hexadecimal 0123456789abcdef0123456789abcdef01234567\n"
+    U1_SA "encryption algorithm aes-128-cbc\n"
+    U1_SA "encryption key hexadecimal " FX_KEY_IN "\n";
+
 #define OR(s, dflt) ((s) != NULL ? (s) : (dflt))
 
 const Picsec__V1__ConfigSnapshot *
@@ -260,11 +361,13 @@ fx_build(struct sadb *sd, const Picsec__V1__ConfigSnapshot *snap)
 	char err[256] = "";
 
 	cr_assert_eq(sadb_build(sd, snap, &want, err, sizeof(err)), 0, "sadb_build: %s", err);
+	if (want != NULL)
+		keep_in((void **)wants, want);
 	return want;
 }
 
-void
-fx_want_free(struct sadb_pic *want)
+static void
+want_free(struct sadb_pic *want)
 {
 	struct sadb_pic *next;
 
@@ -272,6 +375,23 @@ fx_want_free(struct sadb_pic *want)
 		next = want->next;
 		sadb_pic_free(want);
 	}
+}
+
+void
+fx_want_free(struct sadb_pic *want)
+{
+	if (want == NULL)
+		return;
+	unkeep((void **)wants, want);
+	want_free(want);
+}
+
+void
+fx_apply(struct sadb *sd, struct sadb_pic *want)
+{
+	if (want != NULL)
+		unkeep((void **)wants, want);
+	sadb_apply(sd, want);
 }
 
 /* --- what was sent --------------------------------------------------------------------- */
@@ -379,6 +499,25 @@ fx_random_script(const uint32_t *values, size_t n)
 }
 
 /* --- looking at SAs -------------------------------------------------------------------- */
+
+struct sadb_pic *
+fx_pic0(void)
+{
+	struct sadb_pic *pic = sadb_pic_find(fx_sd, "ms-0/0/0");
+
+	cr_assert_not_null(pic, "no PIC ms-0/0/0");
+	return pic;
+}
+
+struct sadb_sa *
+fx_sa_of(const char *term, Picsec__V1__SaDirection dir)
+{
+	struct sadb_sa *sa = fx_sa(fx_pic0(), term, dir);
+
+	cr_assert_not_null(sa, "no %s SA for term %s", dir == DIR_IN ? "inbound" : "outbound",
+	    term);
+	return sa;
+}
 
 struct sadb_sa *
 fx_sa(const struct sadb_pic *pic, const char *term, Picsec__V1__SaDirection dir)

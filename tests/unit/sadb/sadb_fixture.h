@@ -20,8 +20,10 @@
 #define PROTO_BUNDLE PICSEC__V1__IPSEC_PROTOCOL__IPSEC_PROTOCOL_BUNDLE
 #define ORIGIN_MANUAL PICSEC__V1__SA_ORIGIN__SA_ORIGIN_MANUAL
 #define ORIGIN_DYNAMIC PICSEC__V1__SA_ORIGIN__SA_ORIGIN_DYNAMIC
+/* For string fields of messages built in a test (protobuf-c's are not const). */
+#define STR(s) ((char *)(uintptr_t)(s))
 
-enum { FX_MAX_PUBS = 128, FX_MAX_SNAPS = 16 };
+enum { FX_MAX_PUBS = 128, FX_MAX_SNAPS = 16, FX_MAX_KEPT = 16 };
 
 /* One message sadb published: its topic, type, a copy of it and when (monotonic ms). */
 struct fx_pub {
@@ -49,8 +51,10 @@ extern struct fx_reply fx_reply;
 void fx_setup(void);
 void fx_teardown(void);
 
-/* Another sadb on the same loop (statedir NULL: no journal file); free with sadb_free. */
+/* Another sadb on the same loop (statedir NULL: no journal file); fx_teardown frees it. */
 struct sadb *fx_sadb_new(const char *statedir);
+/* Frees p at fx_teardown (so that a failed assertion leaks nothing); returns p. */
+void *fx_keep(void *p);
 
 /* A committed configuration from text (braces or set form); asserts it checks without
  * errors. Freed by fx_teardown. */
@@ -72,9 +76,22 @@ struct fx_conf {
 	const char *pic, *in_key, *out_key, *extra;
 };
 const Picsec__V1__ConfigSnapshot *fx_conf(const struct fx_conf *c, uint64_t generation);
-/* sadb_build of snap into a want list, asserting success. */
+/* fx_conf with the fields given, as the next commit (generation). */
+#define CONF(...) fx_conf(&(struct fx_conf){ __VA_ARGS__ }, fx_generation++)
+extern uint64_t fx_generation;
+/* FX_KEY_IN, FX_KEY_OUT and FX_KEY_NEW as bytes. */
+#define FX_KEY_NEW "0f0e0d0c0b0a09080706050403020100"
+extern const uint8_t fx_key_in[16], fx_key_out[16], fx_key_new[16];
+/* Extra lines for fx_conf. fx_term_t2: a second term t2 in rule r1, bidirectional ESP SPI
+ * 2000, 10.3.0.0/24 -> 10.4.0.0/24. fx_set_ss2: a second service set ss2 on the same PIC
+ * (inside ms-0/0/0.3), rule r2 with term u1, bidirectional ESP SPI 3000. */
+extern const char fx_term_t2[], fx_set_ss2[];
+
+/* sadb_build of snap into a want list, asserting success. fx_teardown frees it unless it
+ * went to fx_want_free or to fx_apply (sadb_apply, which consumes it). */
 struct sadb_pic *fx_build(struct sadb *sd, const Picsec__V1__ConfigSnapshot *snap);
 void fx_want_free(struct sadb_pic *want);
+void fx_apply(struct sadb *sd, struct sadb_pic *want);
 
 /* What was published since the last fx_pubs_clear. */
 size_t fx_npubs(void);
@@ -97,12 +114,15 @@ bus_handler_fn *fx_handler(int type, void **ctx);
 /* The next n draws of randombytes_uniform return values[] (then real randomness again). */
 void fx_random_script(const uint32_t *values, size_t n);
 
+/* fx_sd's PIC ms-0/0/0 and one of its SAs, asserted to exist. */
+struct sadb_pic *fx_pic0(void);
+struct sadb_sa *fx_sa_of(const char *term, Picsec__V1__SaDirection dir);
 /* The SA of pic for term and direction, or NULL. */
 struct sadb_sa *fx_sa(const struct sadb_pic *pic, const char *term, Picsec__V1__SaDirection dir);
 size_t fx_count_sas(const struct sadb_pic *pic);
 /* bytes and len equal a Secret's material. */
 bool fx_secret_is(const Picsec__V1__Secret *s, const void *bytes, size_t len);
-/* An address of 4 bytes, as text "a.b.c.d" compared to msg. */
+/* Whether a is the IPv4 address, p the IPv4 prefix, written in dotted form. */
 bool fx_addr_is(const Picsec__V1__IpAddress *a, const char *dotted);
 bool fx_prefix_is(const Picsec__V1__IpPrefix *p, const char *dotted, uint32_t length);
 
