@@ -90,14 +90,15 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	bo.instance = opts.pic;
 	loop = ev_default_loop(EVFLAG_AUTO);
-	if ((bus = bus_new(loop, &bo, err, sizeof(err))) == NULL)
-		fatalx("%s", err);
-	if ((f = fwd_new(loop, bus, &opts, err, sizeof(err))) == NULL)
-		fatalx("%s", err);
+	/* Before anything else: a stop asked for during start-up is a clean stop. */
 	ev_signal_init(&sigint, on_signal, SIGINT);
 	ev_signal_init(&sigterm, on_signal, SIGTERM);
 	ev_signal_start(loop, &sigint);
 	ev_signal_start(loop, &sigterm);
+	if ((bus = bus_new(loop, &bo, err, sizeof(err))) == NULL)
+		fatalx("%s", err);
+	if ((f = fwd_new(loop, bus, &opts, err, sizeof(err))) == NULL)
+		fatalx("%s", err);
 	sdnotify_ready(loop, "forwarding");
 	ev_run(loop, 0);
 	sdnotify_stopping();

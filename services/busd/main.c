@@ -115,13 +115,14 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	loop = ev_default_loop(EVFLAG_AUTO);
-	bd = busd_new(loop, &opts, err, sizeof(err));
-	if (bd == NULL)
-		fatalx("%s", err);
+	/* Before anything else: a stop asked for during start-up is a clean stop. */
 	ev_signal_init(&sigint, on_signal, SIGINT);
 	ev_signal_init(&sigterm, on_signal, SIGTERM);
 	ev_signal_start(loop, &sigint);
 	ev_signal_start(loop, &sigterm);
+	bd = busd_new(loop, &opts, err, sizeof(err));
+	if (bd == NULL)
+		fatalx("%s", err);
 	busd_start(bd);
 	log_info("serving the bus in %s", opts.rundir);
 	sdnotify_ready(loop, "serving the bus");

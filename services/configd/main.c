@@ -92,16 +92,17 @@ main(int argc, char **argv)
 	log_init("picsec-configd", verbose > 0 ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
 	signal(SIGPIPE, SIG_IGN);
 	loop = ev_default_loop(EVFLAG_AUTO);
+	/* Before anything else: a stop asked for during start-up is a clean stop. */
+	ev_signal_init(&sigint, on_signal, SIGINT);
+	ev_signal_init(&sigterm, on_signal, SIGTERM);
+	ev_signal_start(loop, &sigint);
+	ev_signal_start(loop, &sigterm);
 	bus = bus_new(loop, &bo, err, sizeof(err));
 	if (bus == NULL)
 		fatalx("%s", err);
 	cd = configd_new(loop, bus, &opts, err, sizeof(err));
 	if (cd == NULL)
 		fatalx("%s", err);
-	ev_signal_init(&sigint, on_signal, SIGINT);
-	ev_signal_init(&sigterm, on_signal, SIGTERM);
-	ev_signal_start(loop, &sigint);
-	ev_signal_start(loop, &sigterm);
 	sdnotify_ready(loop, "serving the configuration");
 	ev_run(loop, 0);
 	sdnotify_stopping();

@@ -69,14 +69,15 @@ main(int argc, char **argv)
 	log_init("picsec-sadb", verbose > 0 ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
 	signal(SIGPIPE, SIG_IGN);
 	loop = ev_default_loop(EVFLAG_AUTO);
-	if ((bus = bus_new(loop, &bo, err, sizeof(err))) == NULL)
-		fatalx("%s", err);
-	if ((sd = sadb_new(loop, bus, &opts, err, sizeof(err))) == NULL)
-		fatalx("%s", err);
+	/* Before anything else: a stop asked for during start-up is a clean stop. */
 	ev_signal_init(&sigint, on_signal, SIGINT);
 	ev_signal_init(&sigterm, on_signal, SIGTERM);
 	ev_signal_start(loop, &sigint);
 	ev_signal_start(loop, &sigterm);
+	if ((bus = bus_new(loop, &bo, err, sizeof(err))) == NULL)
+		fatalx("%s", err);
+	if ((sd = sadb_new(loop, bus, &opts, err, sizeof(err))) == NULL)
+		fatalx("%s", err);
 	sdnotify_ready(loop, "serving SAs");
 	ev_run(loop, 0);
 	sdnotify_stopping();
