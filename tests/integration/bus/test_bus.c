@@ -441,6 +441,12 @@ tally_result(struct bus *b, const struct bus_result *res, void *ctx, uint64_t co
 }
 
 static bool
+two_results(void *arg)
+{
+	return *(unsigned *)arg >= 2;
+}
+
+static bool
 four_results(void *arg)
 {
 	return *(unsigned *)arg >= 4;
@@ -525,12 +531,16 @@ Test(bus, held_requests_for_a_service_that_vanished_are_answered, .init = setup,
 	usleep(100 * 1000);
 	kill(busd, SIGCONT);
 
-	/* busd answers again at once, and the held requests end with an error, not never. */
+	/* busd answers again at once, and the held requests end with an error, not never:
+	 * busd's UNAVAILABLE when it sees the connection gone before it routes them, or, when
+	 * the registration wins that race (ZeroMQ takes them into the closing pipe), the
+	 * requests' own deadline. */
 	cr_assert_eq(ping(cli, "busd", 1000, why, sizeof(why)), 0, "%s", why);
-	test_run_for(loop, 2500);
+	test_run_until(loop, two_results, &t.total, 4500);
 	cr_assert_eq(t.total, 2, "both requests were answered (in %u)", t.total);
 	cr_assert_eq(t.pongs, 0, "no Pong from a ghost");
-	cr_assert_eq(t.last_code, ERRC(UNAVAILABLE));
+	cr_assert(t.last_code == ERRC(UNAVAILABLE) || t.last_code == ERRC(DEADLINE_EXCEEDED),
+	    "an error: %s", errcode_name(t.last_code));
 	bus_free(cli);
 	test_busd_finish(&busd);
 }
