@@ -86,6 +86,10 @@ struct cli_choice {
 	char word[96];
 	const char *help;
 };
+size_t cli_choice_add(struct cli_choice *out, size_t n, size_t max, const char *word,
+    const char *help);
+size_t cli_operational_choices(char **words, int n, const char *partial,
+    struct cli_choice *out, size_t max, char *hint, size_t hintlen);
 /* The choices for the last (partial) word of line; hint receives what a value looks like
  * when one is expected ("<256..16639>"). Returns the number of choices (up to max). */
 size_t cli_complete(const struct cli *cli, const char *line, struct cli_choice *out,

@@ -20,7 +20,11 @@ struct cli_command {
 	cli_handler_fn *fn;
 	const char *help;
 	bool rest;		/* takes any further words (a configuration path) */
+	const char *const *options; /* the words that may follow, for completion */
 };
+
+static const char *const show_ipsec_options[] = { "brief", "detail", "service-set", NULL };
+static const char *const clear_ipsec_options[] = { "service-set", NULL };
 
 /* Sends a request and prints the error when there is one. */
 int
@@ -226,29 +230,32 @@ cli_help(struct cli *cli, char **args, int nargs)
 
 static const struct cli_command cli_commands[] = {
 	{ { "show", "configuration" }, cli_show_configuration,
-	    "the committed configuration [path] [| display set | display json]", true },
+	    "the committed configuration [path] [| display set | display json]", true, NULL },
 	{ { "show", "system", "commit" }, cli_show_system_commit,
-	    "the stored commits, numbered for rollback", false },
+	    "the stored commits, numbered for rollback", false, NULL },
 	{ { "show", "bus", "services" }, cli_show_bus_services,
-	    "who is registered on the bus", false },
+	    "who is registered on the bus", false, NULL },
 	{ { "show", "bus", "statistics" }, cli_show_bus_statistics,
-	    "picsec-busd's counters", false },
+	    "picsec-busd's counters", false, NULL },
 	{ { "show", "services", "ipsec-vpn", "ipsec", "security-associations" },
-	    cli_show_ipsec_sas, "the IPsec SAs [brief | detail] [service-set NAME]", true },
+	    cli_show_ipsec_sas, "the IPsec SAs [brief | detail] [service-set NAME]", true,
+	    show_ipsec_options },
 	{ { "show", "services", "ipsec-vpn", "ipsec", "statistics" }, cli_show_ipsec_stats,
-	    "the PICs' IPsec counters [brief | detail] [service-set NAME]", true },
+	    "the PICs' IPsec counters [brief | detail] [service-set NAME]", true,
+	    show_ipsec_options },
 	{ { "clear", "services", "ipsec-vpn", "ipsec", "security-associations" },
-	    cli_clear_ipsec_sas, "remove the IPsec SAs [service-set NAME]", true },
+	    cli_clear_ipsec_sas, "remove the IPsec SAs [service-set NAME]", true,
+	    clear_ipsec_options },
 	{ { "clear", "services", "ipsec-vpn", "ipsec", "statistics" }, cli_clear_ipsec_stats,
-	    "reset the PICs' IPsec counters [service-set NAME]", true },
+	    "reset the PICs' IPsec counters [service-set NAME]", true, clear_ipsec_options },
 	{ { "request", "bus", "ping", "<SERVICE>" }, cli_request_bus_ping,
-	    "ask a service for a liveness answer", false },
-	{ { "configure" }, cli_configure_cmd, "enter configuration mode", false },
+	    "ask a service for a liveness answer", false, NULL },
+	{ { "configure" }, cli_configure_cmd, "enter configuration mode", false, NULL },
 	{ { "configure", "exclusive" }, cli_configure_exclusive,
-	    "enter configuration mode, locking out other users' changes", false },
-	{ { "help" }, cli_help, "this list", false },
-	{ { "exit" }, cli_quit, "leave the CLI", false },
-	{ { "quit" }, cli_quit, "leave the CLI", false },
+	    "enter configuration mode, locking out other users' changes", false, NULL },
+	{ { "help" }, cli_help, "this list", false, NULL },
+	{ { "exit" }, cli_quit, "leave the CLI", false, NULL },
+	{ { "quit" }, cli_quit, "leave the CLI", false, NULL },
 };
 
 void
@@ -262,6 +269,58 @@ cli_list_commands(FILE *out)
 			fprintf(out, " %s", cli_commands[i].words[w]);
 		fprintf(out, "\n      %s\n", cli_commands[i].help);
 	}
+}
+
+/* Operational completion: the words that may come after words[0..n), starting with
+ * partial, from the command table (abbreviations count as in cli_fit). */
+size_t
+cli_operational_choices(char **words, int n, const char *partial, struct cli_choice *out,
+    size_t max, char *hint, size_t hintlen)
+{
+	size_t k = 0, c, j, plen = strlen(partial);
+	int w, fixed;
+
+	for (c = 0; c < sizeof(cli_commands) / sizeof(cli_commands[0]) && k < max; c++) {
+		const struct cli_command *cmd = &cli_commands[c];
+		const char *next = NULL, *help = "";
+		bool seen = false;
+
+		for (fixed = 0; cmd->words[fixed] != NULL; fixed++)
+			;
+		for (w = 0; w < n && w < fixed; w++) {
+			if (cmd->words[w][0] != '<' &&
+			    strncmp(cmd->words[w], words[w], strlen(words[w])) != 0)
+				break;
+		}
+		if (w < n && w < fixed)
+			continue;
+		if (n < fixed) {
+			next = cmd->words[n];
+			help = n + 1 == fixed ? cmd->help : "";
+			if (next[0] == '<') {
+				snprintf(hint, hintlen, "%s", next);
+				continue;
+			}
+		} else if (cmd->options != NULL) {
+			/* After "service-set" comes its name. */
+			if (n > fixed && strcmp(words[n - 1], "service-set") == 0) {
+				snprintf(hint, hintlen, "<NAME>");
+				continue;
+			}
+			for (j = 0; cmd->options[j] != NULL && k < max; j++) {
+				if (strncmp(cmd->options[j], partial, plen) == 0)
+					k = cli_choice_add(out, k, max, cmd->options[j], cmd->help);
+			}
+			continue;
+		}
+		if (next == NULL || strncmp(next, partial, plen) != 0)
+			continue;
+		for (j = 0; j < k; j++)
+			seen |= strcmp(out[j].word, next) == 0;
+		if (!seen)
+			k = cli_choice_add(out, k, max, next, help);
+	}
+	return k;
 }
 
 /* How well words fit command c: -1 not at all, else the number of words cut short.

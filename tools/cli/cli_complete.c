@@ -29,8 +29,8 @@ static const struct {
 	{ "up", "Exit one level of configuration", false },
 };
 
-static size_t
-cli_add(struct cli_choice *out, size_t n, size_t max, const char *word, const char *help)
+size_t
+cli_choice_add(struct cli_choice *out, size_t n, size_t max, const char *word, const char *help)
 {
 	if (n < max) {
 		snprintf(out[n].word, sizeof(out[n].word), "%s", word);
@@ -56,7 +56,7 @@ cli_schema_choices(const struct cfg_schema *s, const char *partial, struct cli_c
 			continue;
 		}
 		if (strncmp(c->keyword, partial, len) == 0)
-			n = cli_add(out, n, max, c->keyword, c->help);
+			n = cli_choice_add(out, n, max, c->keyword, c->help);
 	}
 	return n;
 }
@@ -94,7 +94,7 @@ cli_path_choices(const struct cfg_schema *s, char **words, int from, int n,
 				if (c->type == CFG_T_ENUM) {
 					for (e = 0; c->enums[e] != NULL; e++) {
 						if (strncmp(c->enums[e], partial, len) == 0)
-							k = cli_add(out, k, max, c->enums[e], NULL);
+							k = cli_choice_add(out, k, max, c->enums[e], NULL);
 					}
 				}
 				return k;
@@ -131,14 +131,15 @@ cli_complete(const struct cli *cli, const char *line, struct cli_choice *out, si
 		    strncmp("configuration", words[1], strlen(words[1])) == 0)
 			k = cli_path_choices(&cfg_schema_root, words, 2, complete, partial, out, max,
 			    hint, hintlen);
-		else if (complete == 0)
-			k = cli_add(out, k, max, "configure", "Enter configuration mode");
+		else
+			k = cli_operational_choices(words, complete, partial, out, max, hint,
+			    hintlen);
 		goto out;
 	}
 	if (complete == 0) {
 		for (v = 0; v < sizeof(cli_verbs) / sizeof(cli_verbs[0]); v++) {
 			if (strncmp(cli_verbs[v].verb, partial, strlen(partial)) == 0)
-				k = cli_add(out, k, max, cli_verbs[v].verb, cli_verbs[v].help);
+				k = cli_choice_add(out, k, max, cli_verbs[v].verb, cli_verbs[v].help);
 		}
 		goto out;
 	}
