@@ -182,7 +182,7 @@ ike_dh_new(uint16_t group, char *err, size_t errlen)
 		snprintf(err, errlen, "DH group %u is not supported", group);
 		return NULL;
 	}
-	if ((dh = calloc(1, sizeof(*dh))) == NULL) {
+	if (sodium_init() < 0 || (dh = calloc(1, sizeof(*dh))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
