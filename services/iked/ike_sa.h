@@ -1,0 +1,85 @@
+/* One IKE SA and the exchanges that set it up (RFC 7296 §1.2): IKE_SA_INIT, then IKE_AUTH
+ * with a pre-shared key and the first Child SA. Transport-free: a message goes in, at most
+ * one message comes out, and the caller sends it (over UDP in picsec-iked, by function
+ * call in the two-peer tests). One transition function (ike_sa.c) decides what an input
+ * means in the SA's state; each exchange builds and checks its own messages
+ * (ike_x_init.c, ike_x_auth.c). */
+#ifndef PICSEC_IKE_SA_H
+#define PICSEC_IKE_SA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ike_msg.h"
+
+enum { IKE_ID_IPV4 = 1, IKE_ID_FQDN = 2, IKE_ID_KEY_ID = 11, IKE_MAX_ID = 256 };
+
+/* Notify types used here (§3.10.1). */
+enum {
+	IKE_N_INVALID_SYNTAX = 7,
+	IKE_N_NO_PROPOSAL_CHOSEN = 14,
+	IKE_N_INVALID_KE_PAYLOAD = 17,
+	IKE_N_AUTHENTICATION_FAILED = 24,
+	IKE_N_TS_UNACCEPTABLE = 38,
+};
+
+/* What one side is configured with (from its Junos ike and ipsec policies). */
+struct ike_peer_cfg {
+	struct ike_proposal ike[IKE_MAX_PROPOSALS];
+	size_t nike;
+	struct ike_proposal child[IKE_MAX_PROPOSALS]; /* SPIs are set per SA */
+	size_t nchild;
+	const uint8_t *psk;
+	size_t psk_len;
+	uint8_t local_id_type, remote_id_type;	/* remote 0: any identity the PSK proves */
+	uint8_t local_id[IKE_MAX_ID], remote_id[IKE_MAX_ID];
+	size_t local_id_len, remote_id_len;
+	struct ike_ts_set local_ts, remote_ts;	/* the traffic, as this side sees it */
+};
+
+enum ike_sa_state {
+	IKE_SA_IDLE,		/* initiator: nothing sent yet; responder: nothing received */
+	IKE_SA_INIT_SENT,	/* initiator: waits for the IKE_SA_INIT response */
+	IKE_SA_AUTH_SENT,	/* initiator: waits for the IKE_AUTH response */
+	IKE_SA_INIT_DONE,	/* responder: answered IKE_SA_INIT, waits for IKE_AUTH */
+	IKE_SA_ESTABLISHED,
+	IKE_SA_DEAD,		/* failed for good; the reason in ike_sa_error */
+};
+
+const char *ike_sa_state_name(enum ike_sa_state s);
+
+/* The first Child SA's keys, per direction as seen by this side. */
+struct ike_child {
+	uint8_t protocol;		/* IKE_PROTO_ESP or IKE_PROTO_AH */
+	uint32_t spi_in, spi_out;	/* what the peer sends to us, what we send with */
+	struct ike_proposal chosen;
+	size_t encr_len, integ_len;
+	uint8_t *keymat;		/* wiped memory: in (encr, integ), then out (encr, integ) */
+	const uint8_t *encr_in, *integ_in, *encr_out, *integ_out;
+	struct ike_ts_set ts_local, ts_remote;
+};
+
+struct ike_sa;
+
+/* child_spi: our inbound SPI for the first Child SA (sadb allocates it). */
+struct ike_sa *ike_sa_new(const struct ike_peer_cfg *cfg, bool initiator, uint32_t child_spi);
+void ike_sa_free(struct ike_sa *sa);
+
+/* Initiator: the IKE_SA_INIT request. 0, or -1 with the reason in ike_sa_error. */
+int ike_sa_start(struct ike_sa *sa, uint8_t *out, size_t cap, size_t *outlen);
+/* A message from the peer. *outlen 0: nothing to send. Returns 0 when the message was
+ * taken (or answered with an error notify), -1 when it was dropped (malformed, forged,
+ * not for this state): the SA is unchanged by a dropped message. */
+int ike_sa_input(struct ike_sa *sa, const uint8_t *msg, size_t len, uint8_t *out, size_t cap,
+    size_t *outlen);
+
+enum ike_sa_state ike_sa_get_state(const struct ike_sa *sa);
+const char *ike_sa_error(const struct ike_sa *sa);
+uint64_t ike_sa_spi_i(const struct ike_sa *sa);
+uint64_t ike_sa_spi_r(const struct ike_sa *sa);
+const struct ike_child *ike_sa_child(const struct ike_sa *sa);
+/* The negotiated IKE SA proposal. */
+const struct ike_proposal *ike_sa_proposal(const struct ike_sa *sa);
+
+#endif

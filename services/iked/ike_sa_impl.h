@@ -1,0 +1,63 @@
+/* picsec-iked's IKE SA, private to the exchange files. */
+#ifndef PICSEC_IKE_SA_IMPL_H
+#define PICSEC_IKE_SA_IMPL_H
+
+#include "ike_dh.h"
+#include "ike_keys.h"
+#include "ike_sa.h"
+#include "ike_sk.h"
+
+enum { IKE_NONCE_LEN = 32, IKE_MAX_MSG = 8192 };
+
+struct ike_sa {
+	const struct ike_peer_cfg *cfg;
+	bool initiator;
+	enum ike_sa_state state;
+	char error[256];
+	uint64_t spi_i, spi_r;
+	uint32_t msgid;			/* initiator: of the request in flight; responder: the
+					 * next request expected */
+	uint16_t ke_group;		/* the group of our KE payload */
+	struct ike_proposal chosen;
+	enum ike_prf_id prf;
+	struct ike_dh *dh;
+	uint8_t ni[256], nr[256];
+	size_t ni_len, nr_len;
+	uint8_t *msg1, *msg2;		/* the IKE_SA_INIT request and response, as sent */
+	size_t msg1_len, msg2_len;
+	struct ike_keys *keys;
+	struct ike_sk *sk_in, *sk_out;
+	uint8_t child_spi[4];
+	struct ike_proposal child_offer[IKE_MAX_PROPOSALS];
+	size_t nchild_offer;
+	struct ike_child child;
+	bool have_child;
+	uint8_t *last_in, *last_out;	/* responder: the last request and our answer */
+	size_t last_in_len, last_out_len;
+};
+
+/* ike_sa.c */
+void ike_sa_fail(struct ike_sa *sa, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int ike_sa_keep(uint8_t **dst, size_t *dst_len, const uint8_t *src, size_t len);
+/* The IKE SA's keys and Encrypted payload contexts, from the DH secret. */
+int ike_sa_derive(struct ike_sa *sa, const uint8_t *secret, size_t secret_len);
+/* A whole message with one Encrypted payload around inner (a chain from ike_w_inner). */
+int ike_sa_seal(struct ike_sa *sa, uint8_t exchange, bool response, const uint8_t *inner,
+    size_t inner_len, uint8_t first, uint8_t *out, size_t cap, size_t *outlen);
+/* Opens m's Encrypted payload and parses its contents into m. */
+int ike_sa_open(struct ike_sa *sa, struct ike_msg *m, uint8_t *plain, size_t cap);
+
+/* ike_x_init.c: IKE_SA_INIT. */
+int ike_init_request(struct ike_sa *sa, uint8_t *out, size_t cap, size_t *outlen);
+int ike_init_respond(struct ike_sa *sa, const struct ike_msg *m, uint8_t *out, size_t cap,
+    size_t *outlen);
+int ike_init_response(struct ike_sa *sa, const struct ike_msg *m, uint8_t *out, size_t cap,
+    size_t *outlen);
+
+/* ike_x_auth.c: IKE_AUTH. */
+int ike_auth_request(struct ike_sa *sa, uint8_t *out, size_t cap, size_t *outlen);
+int ike_auth_respond(struct ike_sa *sa, struct ike_msg *m, uint8_t *out, size_t cap,
+    size_t *outlen);
+int ike_auth_response(struct ike_sa *sa, struct ike_msg *m);
+
+#endif

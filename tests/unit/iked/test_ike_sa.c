@@ -1,0 +1,284 @@
+/* Two IKE peers in one process (strongSwan's way of testing exchanges): the initiator's
+ * messages go straight into the responder and back. IKE_SA_INIT and IKE_AUTH establish an
+ * IKE SA and a Child SA whose keys mirror each other; INVALID_KE_PAYLOAD brings a retry
+ * with the responder's group; a wrong pre-shared key, no common proposal and unacceptable
+ * traffic selectors end in the right notify and reason; a tampered message is dropped and
+ * the real one still works; a retransmitted request gets the same answer. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "ike_proposal.h"
+#include "ike_sa.h"
+
+enum { BUF = 8192 };
+
+static void
+ts(struct ike_ts_set *set, uint8_t third)
+{
+	memset(set, 0, sizeof(*set));
+	set->count = 1;
+	set->ts[0] = (struct ike_ts){ .type = 7, .end_port = 65535, .addr_len = 4,
+		.start = { 198, 18, third, 0 }, .end = { 198, 18, third, 255 } };
+}
+
+static void
+add_ike(struct ike_peer_cfg *c, Picsec__V1__EncAlgorithm enc, Picsec__V1__IkeHash hash,
+    Picsec__V1__DhGroup dh)
+{
+	Picsec__V1__IkeProposal p = PICSEC__V1__IKE_PROPOSAL__INIT;
+	char err[128];
+
+	p.name = (char *)(uintptr_t)"p";
+	p.encryption_algorithm = enc;
+	p.authentication_algorithm = hash;
+	p.dh_group = dh;
+	cr_assert_eq(ike_proposal_from_ike(&p, (uint8_t)(c->nike + 1), &c->ike[c->nike], err,
+	    sizeof(err)), 0, "%s", err);
+	c->nike++;
+}
+
+static void
+add_child(struct ike_peer_cfg *c, Picsec__V1__EncAlgorithm enc, Picsec__V1__AuthAlgorithm auth)
+{
+	Picsec__V1__IpsecProposal p = PICSEC__V1__IPSEC_PROPOSAL__INIT;
+	static const uint8_t zero[4];
+	char err[128];
+
+	p.name = (char *)(uintptr_t)"c";
+	p.protocol = PICSEC__V1__IPSEC_PROTOCOL__IPSEC_PROTOCOL_ESP;
+	p.encryption_algorithm = enc;
+	p.authentication_algorithm = auth;
+	cr_assert_eq(ike_proposal_from_ipsec(&p, (uint8_t)(c->nchild + 1),
+	    PICSEC__V1__DH_GROUP__DH_GROUP_NONE, zero, &c->child[c->nchild], err, sizeof(err)),
+	    0, "%s", err);
+	c->nchild++;
+}
+
+/* Site A (198.18.1.0/24) and site B (198.18.2.0/24), one PSK, aes128-sha256-x25519 and
+ * ESP aes128-sha1. */
+static void
+configs(struct ike_peer_cfg *a, struct ike_peer_cfg *b)
+{
+	static const uint8_t psk[] = "same secret on both sides";
+
+	memset(a, 0, sizeof(*a));
+	add_ike(a, PICSEC__V1__ENC_ALGORITHM__ENC_AES128_CBC,
+	    PICSEC__V1__IKE_HASH__IKE_HASH_SHA256, PICSEC__V1__DH_GROUP__DH_GROUP_31);
+	add_child(a, PICSEC__V1__ENC_ALGORITHM__ENC_AES128_CBC,
+	    PICSEC__V1__AUTH_ALGORITHM__AUTH_HMAC_SHA1_96);
+	*b = *a;
+	a->psk = b->psk = psk;
+	a->psk_len = b->psk_len = sizeof(psk) - 1;
+	a->local_id_type = b->local_id_type = IKE_ID_IPV4;
+	memcpy(a->local_id, "\xc0\x00\x02\x01", 4);
+	memcpy(b->local_id, "\xc0\x00\x02\x02", 4);
+	a->local_id_len = b->local_id_len = 4;
+	a->remote_id_type = b->remote_id_type = IKE_ID_IPV4;
+	memcpy(a->remote_id, b->local_id, 4);
+	memcpy(b->remote_id, a->local_id, 4);
+	a->remote_id_len = b->remote_id_len = 4;
+	ts(&a->local_ts, 1);
+	ts(&a->remote_ts, 2);
+	ts(&b->local_ts, 2);
+	ts(&b->remote_ts, 1);
+}
+
+/* Runs the exchange until neither side has anything to send; returns messages sent. */
+static int
+converse(struct ike_sa *a, struct ike_sa *b)
+{
+	static uint8_t m1[BUF], m2[BUF];
+	size_t len = 0, rlen = 0;
+	int count = 0;
+
+	cr_assert_eq(ike_sa_start(a, m1, BUF, &len), 0, "%s", ike_sa_error(a));
+	while (len > 0 && count < 20) {
+		count++;
+		cr_assert_eq(ike_sa_input(b, m1, len, m2, BUF, &rlen), 0, "the responder took "
+		    "message %d", count);
+		if (rlen == 0)
+			break;
+		count++;
+		cr_assert_eq(ike_sa_input(a, m2, rlen, m1, BUF, &len), 0, "the initiator took "
+		    "message %d", count);
+	}
+	return count;
+}
+
+static void
+assert_mirrored(const struct ike_child *x, const struct ike_child *y)
+{
+	cr_assert_eq(x->spi_out, y->spi_in);
+	cr_assert_eq(x->spi_in, y->spi_out);
+	cr_assert_eq(x->encr_len, y->encr_len);
+	cr_assert_eq(memcmp(x->encr_out, y->encr_in, x->encr_len), 0, "encryption keys mirror");
+	cr_assert_eq(memcmp(x->integ_out, y->integ_in, x->integ_len), 0, "integrity keys mirror");
+	cr_assert_eq(memcmp(y->encr_out, x->encr_in, x->encr_len), 0);
+	cr_assert_neq(memcmp(x->encr_out, x->encr_in, x->encr_len), 0, "each way its own key");
+}
+
+Test(ike_sa, ike_sa_init_and_ike_auth_establish_both_sas)
+{
+	struct ike_peer_cfg ca, cb;
+	struct ike_sa *a, *b;
+	const struct ike_child *x, *y;
+
+	configs(&ca, &cb);
+	a = ike_sa_new(&ca, true, 0xc0000001);
+	b = ike_sa_new(&cb, false, 0xc0000002);
+	cr_assert_eq(converse(a, b), 4, "two exchanges, four messages");
+	cr_assert_eq(ike_sa_get_state(a), IKE_SA_ESTABLISHED, "%s", ike_sa_error(a));
+	cr_assert_eq(ike_sa_get_state(b), IKE_SA_ESTABLISHED, "%s", ike_sa_error(b));
+	cr_assert_eq(ike_sa_spi_i(a), ike_sa_spi_i(b));
+	cr_assert_eq(ike_sa_spi_r(a), ike_sa_spi_r(b));
+	x = ike_sa_child(a);
+	y = ike_sa_child(b);
+	cr_assert(x != NULL && y != NULL);
+	cr_assert_eq(x->spi_in, 0xc0000001);
+	cr_assert_eq(y->spi_in, 0xc0000002);
+	cr_assert_eq(x->encr_len, 16);
+	cr_assert_eq(x->integ_len, 20);
+	assert_mirrored(x, y);
+	cr_assert_eq(x->ts_local.ts[0].start[2], 1, "the initiator's side is 198.18.1.0/24");
+	cr_assert_eq(y->ts_local.ts[0].start[2], 2);
+	ike_sa_free(a);
+	ike_sa_free(b);
+}
+
+Test(ike_sa, aes_gcm_and_ecp384_establish_too)
+{
+	struct ike_peer_cfg ca, cb;
+	struct ike_sa *a, *b;
+
+	configs(&ca, &cb);
+	ca.nike = ca.nchild = 0;
+	add_ike(&ca, PICSEC__V1__ENC_ALGORITHM__ENC_AES256_GCM,
+	    PICSEC__V1__IKE_HASH__IKE_HASH_SHA384, PICSEC__V1__DH_GROUP__DH_GROUP_20);
+	add_child(&ca, PICSEC__V1__ENC_ALGORITHM__ENC_AES128_GCM,
+	    PICSEC__V1__AUTH_ALGORITHM__AUTH_NONE);
+	memcpy(cb.ike, ca.ike, sizeof(ca.ike));
+	memcpy(cb.child, ca.child, sizeof(ca.child));
+	cb.nike = cb.nchild = 1;
+	a = ike_sa_new(&ca, true, 1000);
+	b = ike_sa_new(&cb, false, 2000);
+	cr_assert_eq(converse(a, b), 4);
+	cr_assert_eq(ike_sa_get_state(a), IKE_SA_ESTABLISHED, "%s", ike_sa_error(a));
+	cr_assert_eq(ike_sa_child(a)->encr_len, 20, "AES-128-GCM key and salt");
+	cr_assert_eq(ike_sa_child(a)->integ_len, 0);
+	assert_mirrored(ike_sa_child(a), ike_sa_child(b));
+	ike_sa_free(a);
+	ike_sa_free(b);
+}
+
+Test(ike_sa, invalid_ke_payload_brings_a_retry_with_the_responders_group)
+{
+	struct ike_peer_cfg ca, cb;
+	struct ike_sa *a, *b;
+
+	configs(&ca, &cb);
+	/* A offers ECP-256 first, Curve25519 second; B takes only Curve25519. */
+	ca.nike = 0;
+	add_ike(&ca, PICSEC__V1__ENC_ALGORITHM__ENC_AES128_CBC,
+	    PICSEC__V1__IKE_HASH__IKE_HASH_SHA256, PICSEC__V1__DH_GROUP__DH_GROUP_19);
+	add_ike(&ca, PICSEC__V1__ENC_ALGORITHM__ENC_AES128_CBC,
+	    PICSEC__V1__IKE_HASH__IKE_HASH_SHA256, PICSEC__V1__DH_GROUP__DH_GROUP_31);
+	a = ike_sa_new(&ca, true, 1);
+	b = ike_sa_new(&cb, false, 2);
+	cr_assert_eq(converse(a, b), 6, "one more round trip");
+	cr_assert_eq(ike_sa_get_state(a), IKE_SA_ESTABLISHED, "%s", ike_sa_error(a));
+	cr_assert_eq(ike_proposal_get(ike_sa_proposal(a), IKE_TF_DH)->id, 31);
+	ike_sa_free(a);
+	ike_sa_free(b);
+}
+
+Test(ike_sa, a_wrong_psk_fails_on_both_sides)
+{
+	static const uint8_t other[] = "not the same secret";
+	struct ike_peer_cfg ca, cb;
+	struct ike_sa *a, *b;
+
+	configs(&ca, &cb);
+	cb.psk = other;
+	cb.psk_len = sizeof(other) - 1;
+	a = ike_sa_new(&ca, true, 1);
+	b = ike_sa_new(&cb, false, 2);
+	cr_assert_eq(converse(a, b), 4, "the refusal is an answer too");
+	cr_assert_eq(ike_sa_get_state(b), IKE_SA_DEAD);
+	cr_assert(strstr(ike_sa_error(b), "AUTH") != NULL, "%s", ike_sa_error(b));
+	cr_assert_eq(ike_sa_get_state(a), IKE_SA_DEAD);
+	cr_assert(strstr(ike_sa_error(a), "refused our AUTH") != NULL, "%s", ike_sa_error(a));
+	cr_assert_null(ike_sa_child(a));
+	ike_sa_free(a);
+	ike_sa_free(b);
+}
+
+Test(ike_sa, no_common_proposal_is_said)
+{
+	struct ike_peer_cfg ca, cb;
+	struct ike_sa *a, *b;
+
+	configs(&ca, &cb);
+	cb.nike = 0;
+	add_ike(&cb, PICSEC__V1__ENC_ALGORITHM__ENC_3DES_CBC, PICSEC__V1__IKE_HASH__IKE_HASH_MD5,
+	    PICSEC__V1__DH_GROUP__DH_GROUP_2);
+	a = ike_sa_new(&ca, true, 1);
+	b = ike_sa_new(&cb, false, 2);
+	cr_assert_eq(converse(a, b), 2);
+	cr_assert_eq(ike_sa_get_state(a), IKE_SA_DEAD);
+	cr_assert(strstr(ike_sa_error(a), "none of our IKE proposals") != NULL, "%s",
+	    ike_sa_error(a));
+	cr_assert_eq(ike_sa_get_state(b), IKE_SA_IDLE, "the responder kept no state");
+	ike_sa_free(a);
+	ike_sa_free(b);
+}
+
+Test(ike_sa, traffic_selectors_outside_the_responders_are_refused)
+{
+	struct ike_peer_cfg ca, cb;
+	struct ike_sa *a, *b;
+
+	configs(&ca, &cb);
+	ts(&ca.remote_ts, 3); /* A asks for 198.18.3.0/24 behind B */
+	a = ike_sa_new(&ca, true, 1);
+	b = ike_sa_new(&cb, false, 2);
+	converse(a, b);
+	cr_assert_eq(ike_sa_get_state(b), IKE_SA_DEAD);
+	cr_assert(strstr(ike_sa_error(b), "traffic selectors") != NULL, "%s", ike_sa_error(b));
+	cr_assert_null(ike_sa_child(a));
+	ike_sa_free(a);
+	ike_sa_free(b);
+}
+
+Test(ike_sa, tampering_is_dropped_and_retransmissions_answered_alike)
+{
+	static uint8_t m1[BUF], m2[BUF], m3[BUF], again[BUF], bad[BUF];
+	size_t l1, l2, l3, la;
+	struct ike_peer_cfg ca, cb;
+	struct ike_sa *a, *b;
+	size_t i;
+
+	configs(&ca, &cb);
+	a = ike_sa_new(&ca, true, 1);
+	b = ike_sa_new(&cb, false, 2);
+	cr_assert_eq(ike_sa_start(a, m1, BUF, &l1), 0);
+	cr_assert_eq(ike_sa_input(b, m1, l1, m2, BUF, &l2), 0);
+	/* The same request again: the same response, byte for byte. */
+	cr_assert_eq(ike_sa_input(b, m1, l1, again, BUF, &la), 0);
+	cr_assert_eq(la, l2);
+	cr_assert_eq(memcmp(again, m2, l2), 0);
+	cr_assert_eq(ike_sa_input(a, m2, l2, m3, BUF, &l3), 0);
+	/* Any changed octet of the IKE_AUTH request is dropped, and changes nothing. */
+	for (i = 0; i < l3; i += 7) {
+		memcpy(bad, m3, l3);
+		bad[i] ^= 0x10;
+		cr_assert_eq(ike_sa_input(b, bad, l3, again, BUF, &la), -1, "octet %zu", i);
+		cr_assert_eq(la, 0);
+		cr_assert_eq(ike_sa_get_state(b), IKE_SA_INIT_DONE);
+	}
+	cr_assert_eq(ike_sa_input(b, m3, l3, m2, BUF, &l2), 0);
+	cr_assert_eq(ike_sa_get_state(b), IKE_SA_ESTABLISHED, "%s", ike_sa_error(b));
+	cr_assert_eq(ike_sa_input(a, m2, l2, m1, BUF, &l1), 0);
+	cr_assert_eq(ike_sa_get_state(a), IKE_SA_ESTABLISHED, "%s", ike_sa_error(a));
+	ike_sa_free(a);
+	ike_sa_free(b);
+}
