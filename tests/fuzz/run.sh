@@ -4,7 +4,7 @@
 # input that made it in the work directory it names.
 #   tests/fuzz/run.sh SOURCE_DIR TARGET SECONDS
 set -eu
-src=$1
+src=$(cd "$1" && pwd) # absolute: the run happens in a work directory
 target=$2
 seconds=$3
 build="$src/build-fuzz"
