@@ -52,7 +52,7 @@ fwd_status_sa(uint64_t id, void *value, void *arg)
 	u->id = id;
 	u->seq = sa->outbound ? dp_sa_seq(sa->dp) : 0;
 	u->packets = c->esp_packets + c->ah_packets;
-	u->bytes = c->esp_bytes > c->ah_bytes ? c->esp_bytes : c->ah_bytes;
+	u->bytes = dp_sa_lifetime_bytes(sa->dp); /* not reset by clearing statistics */
 	b->usage_ptrs[b->nusage++] = u;
 }
 
@@ -131,7 +131,7 @@ fwd_new(struct ev_loop *loop, struct bus *bus, const struct fwd_options *opts, c
 	(void)setrlimit(RLIMIT_MEMLOCK, &unlimited);
 	fwd_bpf_log_to_ours();
 	if ((f->timers = timers_new(loop, f)) == NULL || (f->sas = u64map_new()) == NULL ||
-	    (f->inbound = u64map_new()) == NULL) {
+	    (f->inbound = u64map_new()) == NULL || (f->inbound_ah = u64map_new()) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -177,6 +177,7 @@ fwd_free(struct fwd *f)
 		u64map_foreach(f->sas, fwd_sa_release, f);
 	u64map_free(f->sas);
 	u64map_free(f->inbound);
+	u64map_free(f->inbound_ah);
 	fwd_nl_free(f->nl);
 	if (f->raw_fd != -1)
 		close(f->raw_fd);

@@ -23,6 +23,7 @@ enum {
 	FWD_HEADROOM = 256,	  /* where a packet starts in a frame we build: room to grow */
 	FWD_MAX_PEERS = 64,	  /* remote gateways with a cached next hop */
 	FWD_NEIGH_REFRESH_MS = 1000,
+	FWD_NEIGH_RETRY_MS = 100,   /* a peer the kernel has not resolved yet */
 	FWD_ICMP_PER_SECOND = 100, /* "fragmentation needed" messages the PIC sends */
 };
 
@@ -43,7 +44,9 @@ struct fwd_sa {
 	struct fwd_set *set;	/* the set of that name, NULL when the PIC has none */
 	uint32_t order;
 	bool outbound;
-	uint64_t lookup_key;	/* inbound: its key in fwd->inbound, 0: none */
+	uint64_t lookup_key;	/* inbound: its key in its protocol's map, 0: none */
+	uint8_t lookup_proto;	/* 50 or 51 */
+	uint8_t key_hash[16];	/* of the keys: the same keys keep the replay window */
 	struct fwd_prefix src, dst;
 	uint32_t local, remote;	/* network order */
 	uint8_t *packed;	/* the Sa as received, seq_start zeroed (wiped memory) */
@@ -109,7 +112,8 @@ struct fwd {
 
 	struct fwd_set *sets;
 	struct u64map *sas;	   /* id -> struct fwd_sa */
-	struct u64map *inbound;	   /* protocol << 32 | spi -> struct fwd_sa */
+	struct u64map *inbound;	   /* ESP: local gateway << 32 | spi -> struct fwd_sa */
+	struct u64map *inbound_ah; /* AH (and bundles, by their AH SPI): the same */
 
 	/* the outside device */
 	char outside[16];
@@ -146,7 +150,8 @@ void fwd_outside_close(struct fwd *f);
 /* fwd_path.c: packets. */
 void fwd_service_rx(struct ev_loop *loop, ev_io *w, int revents);
 void fwd_outside_rx(struct ev_loop *loop, ev_io *w, int revents);
-uint64_t fwd_inbound_key(uint32_t protocol, uint32_t spi);
+uint64_t fwd_inbound_key(uint32_t local, uint32_t spi);
+struct u64map *fwd_inbound_map(struct fwd *f, uint8_t protocol);
 
 /* fwd_mtu.c: what does not fit the tunnel. */
 size_t fwd_path_limit(const struct fwd *f, const struct fwd_sa *sa);

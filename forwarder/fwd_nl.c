@@ -81,9 +81,14 @@ static int
 fwd_nl_talk(struct fwd_nl *nl, struct nlmsghdr *h, mnl_cb_t cb, void *data)
 {
 	unsigned seq = h->nlmsg_seq;
+	uint8_t stale[512];
 	ssize_t n;
 	int rc;
 
+	/* A reply that came after its request timed out would be read as this one's (and
+	 * fail the sequence check, leaving this reply behind): throw late ones away first. */
+	while (recv(mnl_socket_get_fd(nl->sk), stale, sizeof(stale), MSG_DONTWAIT) > 0)
+		;
 	if (mnl_socket_sendto(nl->sk, h, h->nlmsg_len) < 0)
 		return -errno;
 	do {

@@ -44,24 +44,32 @@ static struct fwd_peer *
 fwd_peer(struct fwd *f, uint32_t remote)
 {
 	struct fwd_peer *p;
-	uint64_t now = monotonic_ms();
+	uint64_t now = monotonic_ms(), wait;
 	uint8_t nexthop[4];
 	int oif;
-	size_t i;
+	size_t i, oldest = 0;
 
-	for (i = 0; i < f->npeers && f->peers[i].remote != remote; i++)
-		;
+	for (i = 0; i < f->npeers && f->peers[i].remote != remote; i++) {
+		if (f->peers[i].checked_ms < f->peers[oldest].checked_ms)
+			oldest = i;
+	}
 	if (i == f->npeers) {
-		if (f->npeers == FWD_MAX_PEERS)
-			return NULL; /* every packet to this peer takes the slow path */
+		/* Full: the peer asked about longest ago makes room (it is asked again when
+		 * it comes back). */
+		if (f->npeers < FWD_MAX_PEERS)
+			f->npeers++;
+		else
+			i = oldest;
 		memset(&f->peers[i], 0, sizeof(f->peers[i]));
 		f->peers[i].remote = remote;
-		f->npeers++;
 	}
 	p = &f->peers[i];
 	/* The kernel's tables are the truth; ask again now and then (a netlink round trip
-	 * per peer per second), so a moved next hop or a new MAC is followed. */
-	if (p->checked_ms == 0 || now - p->checked_ms >= FWD_NEIGH_REFRESH_MS) {
+	 * per peer per second), so a moved next hop or a new MAC is followed. A peer the
+	 * kernel cannot resolve yet (or routes elsewhere) is asked at most every 100 ms:
+	 * its packets take the slow path meanwhile, never a netlink call each. */
+	wait = p->resolved ? FWD_NEIGH_REFRESH_MS : FWD_NEIGH_RETRY_MS;
+	if (p->checked_ms == 0 || now - p->checked_ms >= wait) {
 		p->checked_ms = now;
 		p->resolved = fwd_nl_route_get(f->nl, (const uint8_t *)&remote, nexthop, &oif) == 0 &&
 		    oif == f->outside_ifindex &&
@@ -81,11 +89,6 @@ fwd_slow_path(struct fwd *f, const uint8_t *ip, size_t len, uint32_t remote)
 	if (f->raw_fd < 0 || sendto(f->raw_fd, ip, len, MSG_DONTWAIT, (struct sockaddr *)&to,
 	    sizeof(to)) < 0)
 		f->c.tx_dropped++;
-	/* The next packet asks the kernel again: the neighbour may be known by then. */
-	for (size_t i = 0; i < f->npeers; i++) {
-		if (f->peers[i].remote == remote && !f->peers[i].resolved)
-			f->peers[i].checked_ms = 0;
-	}
 }
 
 static struct fwd_sa *
@@ -130,7 +133,7 @@ fwd_send(struct fwd *f, struct fwd_sa *sa, const uint8_t *ip, size_t len, size_t
 		return; /* counted in the SA */
 	}
 	peer = fwd_peer(f, sa->remote);
-	if (peer == NULL || !peer->resolved) {
+	if (!peer->resolved) {
 		fwd_slow_path(f, dp_pkt_data(&p), p.len, sa->remote);
 		fwd_xsk_tx_abandon(f->outside_xsk, addr);
 		return;
@@ -214,7 +217,7 @@ static struct fwd_sa *
 fwd_inbound_sa(struct fwd *f, const uint8_t *ip, size_t len)
 {
 	size_t hlen = (size_t)(ip[0] & 0x0f) * 4, at;
-	uint32_t proto = ip[9], spi;
+	uint32_t proto = ip[9], spi, daddr;
 
 	if (proto == IPPROTO_UDP) {
 		at = hlen + 8;
@@ -226,7 +229,8 @@ fwd_inbound_sa(struct fwd *f, const uint8_t *ip, size_t len)
 		return NULL;
 	spi = (uint32_t)ip[at] << 24 | (uint32_t)ip[at + 1] << 16 | (uint32_t)ip[at + 2] << 8 |
 	    ip[at + 3];
-	return u64map_get(f->inbound, fwd_inbound_key(proto, spi));
+	memcpy(&daddr, ip + 16, 4);
+	return u64map_get(fwd_inbound_map(f, (uint8_t)proto), fwd_inbound_key(daddr, spi));
 }
 
 static void

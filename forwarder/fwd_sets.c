@@ -6,6 +6,7 @@
 #include "fwd_impl.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <net/if.h>
 #include <stdio.h>
@@ -49,6 +50,24 @@ fwd_outside_close(struct fwd *f)
 	f->outside[0] = '\0';
 }
 
+/* The receive queues of a device (sysfs); 0 when it cannot be read. */
+static unsigned
+fwd_rx_queues(const char *dev)
+{
+	char path[96];
+	struct dirent *e;
+	unsigned n = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/queues", dev);
+	if ((d = opendir(path)) == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL)
+		n += strncmp(e->d_name, "rx-", 3) == 0;
+	closedir(d);
+	return n;
+}
+
 /* The outside device is where the first set's local gateway lives. */
 static int
 fwd_outside_open(struct fwd *f, uint32_t local)
@@ -65,6 +84,15 @@ fwd_outside_open(struct fwd *f, uint32_t local)
 	}
 	if (if_indextoname((unsigned)ifindex, f->outside) == NULL) {
 		snprintf(f->error, sizeof(f->error), "device %d: %s", ifindex, strerror(errno));
+		return -1;
+	}
+	/* One AF_XDP socket, on queue 0: what RSS spreads to other queues would pass to the
+	 * kernel and be lost. */
+	if (fwd_rx_queues(f->outside) > 1) {
+		snprintf(f->error, sizeof(f->error), "outside device %s has %u receive queues; the "
+		    "PIC serves one: ethtool -L %s combined 1", f->outside,
+		    fwd_rx_queues(f->outside), f->outside);
+		f->outside[0] = '\0';
 		return -1;
 	}
 	f->outside_ifindex = ifindex;

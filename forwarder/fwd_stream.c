@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "bus.h"
 #include "catalog.h"
 #include "log.h"
@@ -24,17 +26,41 @@ fwd_sa_free(struct fwd *f, struct fwd_sa *sa)
 {
 	if (sa == NULL)
 		return;
-	if (sa->lookup_key != 0 && u64map_get(f->inbound, sa->lookup_key) == sa)
-		u64map_take(f->inbound, sa->lookup_key);
+	if (sa->lookup_key != 0 &&
+	    u64map_get(fwd_inbound_map(f, sa->lookup_proto), sa->lookup_key) == sa)
+		u64map_take(fwd_inbound_map(f, sa->lookup_proto), sa->lookup_key);
 	dp_sa_free(sa->dp);
 	wiping_free(sa->packed);
 	free(sa);
 }
 
+/* SPIs are unique per destination (RFC 4301 §4.1), so the local gateway is part of it. */
 uint64_t
-fwd_inbound_key(uint32_t protocol, uint32_t spi)
+fwd_inbound_key(uint32_t local, uint32_t spi)
 {
-	return (uint64_t)protocol << 32 | spi;
+	return (uint64_t)local << 32 | spi;
+}
+
+struct u64map *
+fwd_inbound_map(struct fwd *f, uint8_t protocol)
+{
+	return protocol == 51 ? f->inbound_ah : f->inbound;
+}
+
+/* A hash of the SA's keys, to know a replacement under the same keys. */
+static void
+fwd_key_hash(const Picsec__V1__Sa *m, uint8_t out[16])
+{
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, NULL, 0, 16);
+	if (m->enc_key != NULL)
+		crypto_generichash_update(&st, m->enc_key->material.data, m->enc_key->material.len);
+	crypto_generichash_update(&st, (const uint8_t *)"|", 1);
+	if (m->auth_key != NULL)
+		crypto_generichash_update(&st, m->auth_key->material.data,
+		    m->auth_key->material.len);
+	crypto_generichash_final(&st, out, 16);
 }
 
 static struct fwd_prefix
@@ -167,29 +193,38 @@ fwd_sa_upsert(struct fwd *f, const Picsec__V1__Sa *m)
 	sa->dst = fwd_prefix_of(m->destination);
 	sa->local = fwd_addr_of(m->local_gateway);
 	sa->remote = fwd_addr_of(m->remote_gateway);
+	fwd_key_hash(m, sa->key_hash);
 	/* Same SA under the same keys with other settings: keep counting upwards. */
-	if (old != NULL && old->dp != NULL && old->outbound && sa->outbound)
+	if (old != NULL && old->dp != NULL && old->outbound && sa->outbound &&
+	    memcmp(old->key_hash, sa->key_hash, sizeof(sa->key_hash)) == 0)
 		floor = dp_sa_seq(old->dp);
 	fwd_sa_prepare(sa, m, floor);
 	if (sa->dp == NULL)
 		log_warnx("SA %016llx (%s, SPI %u): not installed: %s", (unsigned long long)m->id,
 		    m->service_set, m->spi, sa->error);
-	if (old != NULL)
-		fwd_sa_free(f, old);
+	/* ...and inbound, the same replay window: a replacement must not reopen it. */
+	if (old != NULL && old->dp != NULL && sa->dp != NULL &&
+	    memcmp(old->key_hash, sa->key_hash, sizeof(sa->key_hash)) == 0)
+		dp_sa_inherit(sa->dp, old->dp);
 	if (u64map_put(f->sas, sa->id, sa) == -1) {
+		/* The old one stays (the map still holds it): nothing dangles. */
 		fwd_sa_free(f, sa);
 		return;
 	}
+	if (old != NULL)
+		fwd_sa_free(f, old);
 	if (!sa->outbound && sa->dp != NULL) {
 		/* A bundle is found by its outer header, AH. */
-		uint32_t proto = m->protocol == PICSEC__V1__IPSEC_PROTOCOL__IPSEC_PROTOCOL_ESP ?
-		    50 : 51;
+		struct u64map *map;
 
-		sa->lookup_key = fwd_inbound_key(proto, m->spi);
-		if (u64map_get(f->inbound, sa->lookup_key) != NULL)
-			log_warnx("SA %016llx: SPI %u is held twice: the newer wins",
+		sa->lookup_proto = m->protocol == PICSEC__V1__IPSEC_PROTOCOL__IPSEC_PROTOCOL_ESP ?
+		    50 : 51;
+		map = fwd_inbound_map(f, sa->lookup_proto);
+		sa->lookup_key = fwd_inbound_key(sa->local, m->spi);
+		if (u64map_get(map, sa->lookup_key) != NULL)
+			log_warnx("SA %016llx: SPI %u to this gateway is held twice: the newer wins",
 			    (unsigned long long)sa->id, m->spi);
-		if (u64map_put(f->inbound, sa->lookup_key, sa) == -1)
+		if (u64map_put(map, sa->lookup_key, sa) == -1)
 			sa->lookup_key = 0;
 	}
 }
