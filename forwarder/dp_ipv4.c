@@ -47,8 +47,8 @@ dp_ipv4_parse(const uint8_t *data, size_t len, struct dp_ipv4 *ip)
 }
 
 enum dp_result
-dp_outer_ipv4(struct dp_sa *sa, struct dp_pkt *p, uint8_t proto, bool udp, uint8_t inner_tos,
-    bool inner_df)
+dp_outer_ipv4(struct dp_sa *sa, struct dp_pkt *p, uint8_t proto, bool udp,
+    const struct dp_inner *in)
 {
 	size_t add = DP_IPV4_HDR + (udp ? DP_UDP_HDR : 0);
 	size_t total = p->len + add;
@@ -60,14 +60,16 @@ dp_outer_ipv4(struct dp_sa *sa, struct dp_pkt *p, uint8_t proto, bool udp, uint8
 	p->off -= add;
 	p->len = total;
 	h = dp_pkt_data(p);
-	df = sa->p.df == DP_DF_SET || (sa->p.df == DP_DF_COPY && inner_df);
+	df = sa->p.df == DP_DF_SET || (sa->p.df == DP_DF_COPY && in->df);
 	h[0] = 0x45;
 	/* The configured TOS, else the inner one: DSCP and ECN travel with the packet. */
-	h[1] = sa->p.tos != 0 ? sa->p.tos : inner_tos;
+	h[1] = sa->p.tos != 0 ? sa->p.tos : in->tos;
 	dp_put16(h + 2, (uint16_t)total);
 	dp_put16(h + 4, sa->ip_id++);
 	dp_put16(h + 6, df ? 0x4000 : 0);
-	h[8] = sa->p.ttl != 0 ? sa->p.ttl : 64;
+	/* The configured TTL (Junos: 64 unless set), or copy-ttl-from-inner-ip-header; a
+	 * transport-mode packet keeps its own header, never this one. */
+	h[8] = sa->p.ttl != 0 ? sa->p.ttl : in->ttl != 0 ? in->ttl : 64;
 	h[9] = udp ? IPPROTO_UDP_ : proto;
 	memcpy(h + 12, sa->p.local, 4);
 	memcpy(h + 16, sa->p.remote, 4);

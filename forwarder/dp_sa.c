@@ -87,10 +87,41 @@ dp_sa_counters(const struct dp_sa *sa)
 	return &sa->c;
 }
 
+static uint64_t
+dp_sa_bytes_now(const struct dp_sa *sa)
+{
+	return sa->c.esp_bytes > sa->c.ah_bytes ? sa->c.esp_bytes : sa->c.ah_bytes;
+}
+
 void
 dp_sa_clear_counters(struct dp_sa *sa)
 {
+	sa->bytes_cleared += dp_sa_bytes_now(sa);
 	memset(&sa->c, 0, sizeof(sa->c));
+}
+
+uint64_t
+dp_sa_lifetime_bytes(const struct dp_sa *sa)
+{
+	return sa->bytes_cleared + dp_sa_bytes_now(sa);
+}
+
+void
+dp_sa_inherit(struct dp_sa *sa, const struct dp_sa *old)
+{
+	uint32_t size = sa->replay.size;
+
+	sa->bytes_cleared = dp_sa_lifetime_bytes(old);
+	if (sa->p.dir != DP_DIR_IN || old->p.dir != DP_DIR_IN)
+		return;
+	if (size == old->replay.size) {
+		sa->replay = old->replay;
+		return;
+	}
+	/* Another window size: everything up to the old top counts as seen (a late packet
+	 * in the window is dropped once; none is ever accepted twice). */
+	sa->replay.top = old->replay.top;
+	memset(sa->replay.bits, 0xff, sizeof(sa->replay.bits));
 }
 
 uint64_t

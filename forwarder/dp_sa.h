@@ -42,7 +42,7 @@ struct dp_sa_params {
 	bool esn;		/* 64-bit sequence numbers (dynamic SAs) */
 	uint16_t tunnel_mtu;	/* outbound: the largest packet to send; 0: no limit here */
 	enum dp_df df;
-	uint8_t ttl;		/* outer TTL; 0: 64 */
+	uint8_t ttl;		/* outer TTL; 0: copied from the inner header */
 	uint8_t tos;		/* outer TOS; 0: copied from the inner header */
 	uint64_t seq_start;	/* outbound: the first packet gets seq_start + 1 */
 };
@@ -86,6 +86,12 @@ void dp_sa_free(struct dp_sa *sa);
 const struct dp_sa_params *dp_sa_params(const struct dp_sa *sa);
 const struct dp_sa_counters *dp_sa_counters(const struct dp_sa *sa);
 void dp_sa_clear_counters(struct dp_sa *sa);
+/* The bytes the SA carried since it was made, clears of the counters notwithstanding
+ * (what kilobyte lifetimes count). */
+uint64_t dp_sa_lifetime_bytes(const struct dp_sa *sa);
+/* sa replaces old under the same keys: it takes over old's anti-replay window (inbound)
+ * and its byte count, so neither a replay nor a lifetime can restart by a replacement. */
+void dp_sa_inherit(struct dp_sa *sa, const struct dp_sa *old);
 /* Outbound: the last sequence number used (for high-water reports). */
 uint64_t dp_sa_seq(const struct dp_sa *sa);
 /* The bytes encapsulation adds to a packet of len bytes (tunnel mode: the inner packet;

@@ -26,6 +26,7 @@ struct dp_sa {
 	struct dp_replay replay;  /* inbound */
 	uint16_t ip_id;
 	struct dp_sa_counters c;
+	uint64_t bytes_cleared;	  /* counted before the last clear: lifetimes count on */
 };
 
 /* A parsed IPv4 header. */
@@ -41,10 +42,16 @@ int dp_ipv4_parse(const uint8_t *data, size_t len, struct dp_ipv4 *ip);
 uint16_t dp_ipv4_checksum(const uint8_t *hdr, size_t len);
 /* Writes the checksum of the header at hdr (hlen bytes). */
 void dp_ipv4_set_checksum(uint8_t *hdr, size_t hlen);
+/* What the outer header may take from the inner one. */
+struct dp_inner {
+	uint8_t tos, ttl;
+	bool df;
+};
+
 /* Prepends the SA's outer IPv4 header (and the UDP header of ESP in UDP when udp) around
- * the payload in p: protocol proto, TOS and DF derived from the inner header's. */
+ * the payload in p: protocol proto, TOS, TTL and DF derived from the inner header's. */
 enum dp_result dp_outer_ipv4(struct dp_sa *sa, struct dp_pkt *p, uint8_t proto, bool udp,
-    uint8_t inner_tos, bool inner_df);
+    const struct dp_inner *in);
 
 static inline void
 dp_put32(uint8_t *p, uint32_t v)

@@ -8,8 +8,7 @@
  * its length (which may be less than len: RFC 4303 §2.4 allows padding for traffic flow
  * confidentiality after it). */
 static int
-inner_header(const uint8_t *d, size_t len, uint8_t *next, uint8_t *tos, bool *df,
-    size_t *total)
+inner_header(const uint8_t *d, size_t len, uint8_t *next, struct dp_inner *in, size_t *total)
 {
 	struct dp_ipv4 ip;
 
@@ -17,15 +16,17 @@ inner_header(const uint8_t *d, size_t len, uint8_t *next, uint8_t *tos, bool *df
 		if (dp_ipv4_parse(d, len, &ip) == -1)
 			return -1;
 		*next = IPPROTO_IPIP_;
-		*tos = ip.tos;
-		*df = ip.df;
+		in->tos = ip.tos;
+		in->ttl = ip.ttl;
+		in->df = ip.df;
 		*total = ip.total;
 		return 0;
 	}
 	if (len >= 40 && d[0] >> 4 == 6 && (size_t)dp_get16(d + 4) + 40 <= len) {
 		*next = IPPROTO_IPV6_;
-		*tos = (uint8_t)(d[0] << 4 | d[1] >> 4);
-		*df = false; /* IPv6 is never fragmented on the way: the outer header may be */
+		in->tos = (uint8_t)(d[0] << 4 | d[1] >> 4);
+		in->ttl = d[7]; /* the hop limit */
+		in->df = false; /* IPv6 is never fragmented on the way: the outer header may be */
 		*total = (size_t)dp_get16(d + 4) + 40;
 		return 0;
 	}
@@ -36,7 +37,7 @@ inner_header(const uint8_t *d, size_t len, uint8_t *next, uint8_t *tos, bool *df
  * NULL for a new outer one), then the ICV. */
 static enum dp_result
 encap_ah(struct dp_sa *sa, struct dp_pkt *p, uint8_t next, uint64_t seq, const uint8_t *ip,
-    uint8_t tos, bool df)
+    const struct dp_inner *in)
 {
 	size_t len = dp_ah_len(sa);
 	enum dp_result r;
@@ -51,7 +52,7 @@ encap_ah(struct dp_sa *sa, struct dp_pkt *p, uint8_t next, uint64_t seq, const u
 	dp_put32(ah + 4, sa->p.spi);
 	dp_put32(ah + 8, (uint32_t)seq);
 	if (ip == NULL) {
-		if ((r = dp_outer_ipv4(sa, p, IPPROTO_AH_, false, tos, df)) != DP_OK)
+		if ((r = dp_outer_ipv4(sa, p, IPPROTO_AH_, false, in)) != DP_OK)
 			return r;
 	} else {
 		p->off -= DP_IPV4_HDR;
@@ -94,8 +95,9 @@ encap_transport_esp(struct dp_sa *sa, struct dp_pkt *p, const uint8_t *ip)
 enum dp_result
 dp_sa_encap(struct dp_sa *sa, struct dp_pkt *p)
 {
-	bool tunnel = sa->p.mode == DP_MODE_TUNNEL, df = false;
-	uint8_t *d = dp_pkt_data(p), next, tos = 0, ip[DP_IPV4_HDR];
+	bool tunnel = sa->p.mode == DP_MODE_TUNNEL;
+	struct dp_inner in = { 0, 0, false };
+	uint8_t *d = dp_pkt_data(p), next, ip[DP_IPV4_HDR];
 	size_t inner = p->len, head, tail, payload;
 	struct dp_ipv4 hdr;
 	enum dp_result r;
@@ -104,7 +106,7 @@ dp_sa_encap(struct dp_sa *sa, struct dp_pkt *p)
 	if (sa->p.dir != DP_DIR_OUT)
 		return DP_DROP_HEADER;
 	if (tunnel) {
-		if (inner_header(d, p->len, &next, &tos, &df, &payload) == -1 ||
+		if (inner_header(d, p->len, &next, &in, &payload) == -1 ||
 		    payload != p->len) {
 			sa->c.bad_headers++;
 			return DP_DROP_HEADER;
@@ -142,7 +144,7 @@ dp_sa_encap(struct dp_sa *sa, struct dp_pkt *p)
 		if ((r = dp_esp_wrap(sa, p, sa->p.spi, next, seq, true, NULL)) != DP_OK)
 			return r;
 		if (tunnel) {
-			r = dp_outer_ipv4(sa, p, IPPROTO_ESP_, sa->p.encap_dport != 0, tos, df);
+			r = dp_outer_ipv4(sa, p, IPPROTO_ESP_, sa->p.encap_dport != 0, &in);
 			if (r != DP_OK)
 				return r;
 		} else {
@@ -150,12 +152,12 @@ dp_sa_encap(struct dp_sa *sa, struct dp_pkt *p)
 		}
 		break;
 	case DP_PROTO_AH:
-		if ((r = encap_ah(sa, p, next, seq, tunnel ? NULL : ip, tos, df)) != DP_OK)
+		if ((r = encap_ah(sa, p, next, seq, tunnel ? NULL : ip, &in)) != DP_OK)
 			return r;
 		break;
 	case DP_PROTO_BUNDLE:
 		if ((r = dp_esp_wrap(sa, p, sa->p.aux_spi, next, seq, false, NULL)) != DP_OK ||
-		    (r = encap_ah(sa, p, IPPROTO_ESP_, seq, tunnel ? NULL : ip, tos, df)) != DP_OK)
+		    (r = encap_ah(sa, p, IPPROTO_ESP_, seq, tunnel ? NULL : ip, &in)) != DP_OK)
 			return r;
 		break;
 	}
@@ -175,12 +177,12 @@ dp_sa_encap(struct dp_sa *sa, struct dp_pkt *p)
 static enum dp_result
 decap_tunnel_inner(struct dp_sa *sa, struct dp_pkt *p, uint8_t next)
 {
-	uint8_t tos, proto;
+	struct dp_inner in;
+	uint8_t proto;
 	size_t total;
-	bool df;
 
 	if ((next != IPPROTO_IPIP_ && next != IPPROTO_IPV6_) ||
-	    inner_header(dp_pkt_data(p), p->len, &proto, &tos, &df, &total) == -1 ||
+	    inner_header(dp_pkt_data(p), p->len, &proto, &in, &total) == -1 ||
 	    proto != next) {
 		sa->c.bad_trailers++;
 		return DP_DROP_TRAILER;

@@ -319,3 +319,72 @@ Test(dp_sa, wrong_direction_protocol_or_spi_is_a_bad_header)
 	dp_sa_free(out);
 	dp_sa_free(in);
 }
+
+/* The outer TTL: the configured one, or the inner packet's with
+ * copy-ttl-from-inner-ip-header (ttl 0). */
+Test(dp_sa, the_outer_ttl_is_configured_or_copied)
+{
+	static const struct combo esp = { DP_PROTO_ESP, DP_MODE_TUNNEL, DP_ENC_AES128_CBC,
+		DP_AUTH_HMAC_SHA1_96, false };
+	struct dp_sa_params p;
+	uint8_t frame[2048];
+	struct dp_pkt pkt = { frame, sizeof(frame), 256, 0 };
+	struct dp_sa *sa = make_sa(&esp, DP_DIR_OUT, 0, 0, false), *copy;
+	char err[256];
+
+	pkt.len = inner_packet(frame + 256, 100, 0, false);
+	cr_assert_eq(dp_sa_encap(sa, &pkt), DP_OK);
+	cr_assert_eq(dp_pkt_data(&pkt)[8], 32, "the configured TTL");
+	p = *dp_sa_params(sa);
+	p.ttl = 0;
+	p.enc_key = enc_key;
+	p.enc_key_len = dp_enc_key_len(esp.enc);
+	p.auth_key = auth_key;
+	p.auth_key_len = dp_auth_key_len(esp.auth);
+	copy = dp_sa_new(&p, err, sizeof(err));
+	cr_assert_not_null(copy, "%s", err);
+	pkt.off = 256;
+	pkt.len = inner_packet(frame + 256, 100, 0, false);
+	cr_assert_eq(dp_sa_encap(copy, &pkt), DP_OK);
+	cr_assert_eq(dp_pkt_data(&pkt)[8], 63, "copied from the inner header");
+	dp_sa_free(sa);
+	dp_sa_free(copy);
+}
+
+/* A replacement under the same keys takes the replay window over: what the old SA
+ * accepted, the new one refuses. */
+Test(dp_sa, a_replacement_keeps_the_replay_window)
+{
+	static const struct combo esp = { DP_PROTO_ESP, DP_MODE_TUNNEL, DP_ENC_AES128_CBC,
+		DP_AUTH_HMAC_SHA1_96, false };
+	struct dp_sa *out = make_sa(&esp, DP_DIR_OUT, 0, 0, false);
+	struct dp_sa *in = make_sa(&esp, DP_DIR_IN, 64, 0, false);
+	struct dp_sa *in2 = make_sa(&esp, DP_DIR_IN, 64, 0, false);
+	struct dp_sa *in3 = make_sa(&esp, DP_DIR_IN, 128, 0, false);
+	uint8_t frame[2048], saved[2048];
+	struct dp_pkt pkt = { frame, sizeof(frame), 256, 0 };
+	size_t len, off;
+
+	pkt.len = inner_packet(frame + 256, 80, 0, false);
+	cr_assert_eq(dp_sa_encap(out, &pkt), DP_OK);
+	memcpy(saved, frame, sizeof(frame));
+	len = pkt.len;
+	off = pkt.off;
+	cr_assert_eq(dp_sa_decap(in, &pkt), DP_OK);
+	dp_sa_inherit(in2, in);
+	dp_sa_inherit(in3, in);
+	memcpy(frame, saved, sizeof(frame));
+	pkt = (struct dp_pkt){ frame, sizeof(frame), off, len };
+	cr_assert_eq(dp_sa_decap(in2, &pkt), DP_DROP_REPLAY, "same window size: the same state");
+	memcpy(frame, saved, sizeof(frame));
+	pkt = (struct dp_pkt){ frame, sizeof(frame), off, len };
+	cr_assert_eq(dp_sa_decap(in3, &pkt), DP_DROP_REPLAY, "another size: all up to the top");
+	cr_assert_eq(dp_sa_lifetime_bytes(in2), dp_sa_lifetime_bytes(in));
+	dp_sa_clear_counters(in);
+	cr_assert_eq(dp_sa_lifetime_bytes(in), dp_sa_lifetime_bytes(in2),
+	    "clearing statistics does not restart a lifetime");
+	dp_sa_free(out);
+	dp_sa_free(in);
+	dp_sa_free(in2);
+	dp_sa_free(in3);
+}
