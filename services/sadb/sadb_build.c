@@ -154,6 +154,31 @@ sadb_hash(const char *const *words, size_t n, const uint8_t *extra, size_t extra
 	return h != 0 ? h : 1; /* 0 is no id */
 }
 
+/* The journal's "same key": a hash of the SA's name and both keys, keys fed straight
+ * from their wiped buffers (no copy, whatever their length). */
+static uint64_t
+sadb_key_fingerprint(const char *const *words, size_t n, const struct secbuf *enc,
+    const struct secbuf *auth)
+{
+	crypto_generichash_state st;
+	uint8_t out[8];
+	uint64_t h;
+	size_t i;
+
+	crypto_generichash_init(&st, NULL, 0, sizeof(out));
+	for (i = 0; i < n; i++)
+		crypto_generichash_update(&st, (const uint8_t *)words[i], strlen(words[i]) + 1);
+	if (enc != NULL)
+		crypto_generichash_update(&st, secbuf_cdata(enc), secbuf_len(enc));
+	crypto_generichash_update(&st, (const uint8_t *)"|", 1);
+	if (auth != NULL)
+		crypto_generichash_update(&st, secbuf_cdata(auth), secbuf_len(auth));
+	crypto_generichash_final(&st, out, sizeof(out));
+	sodium_memzero(&st, sizeof(st));
+	memcpy(&h, out, sizeof(h));
+	return h != 0 ? h : 1;
+}
+
 static struct secbuf *
 sadb_secret(const Picsec__V1__Secret *s)
 {
@@ -180,8 +205,6 @@ sadb_manual_sa(struct sadb *sd, const struct term_ctx *t, const Picsec__V1__Manu
 	char spi[24], kind[24];
 	const char *id_words[7];
 	Picsec__V1__Sa *m;
-	uint8_t keys[2 * 256 + 8];
-	size_t klen = 0;
 
 	if (sa == NULL)
 		return NULL;
@@ -207,17 +230,7 @@ sadb_manual_sa(struct sadb *sd, const struct term_ctx *t, const Picsec__V1__Manu
 	id_words[4] = kind;
 	id_words[5] = spi;
 	sa->id = sadb_hash(id_words, 6, NULL, 0);
-	if (sa->enc_key != NULL) {
-		memcpy(keys, secbuf_cdata(sa->enc_key), secbuf_len(sa->enc_key));
-		klen = secbuf_len(sa->enc_key);
-	}
-	if (sa->auth_key != NULL) {
-		memcpy(keys + klen, secbuf_cdata(sa->auth_key), secbuf_len(sa->auth_key));
-		klen += secbuf_len(sa->auth_key);
-	}
-	sa->key_fingerprint = sadb_hash(id_words, 6, keys, klen);
-	secure_wipe(keys, sizeof(keys));
-
+	sa->key_fingerprint = sadb_key_fingerprint(id_words, 6, sa->enc_key, sa->auth_key);
 	m->id = sa->id;
 	m->origin = PICSEC__V1__SA_ORIGIN__SA_ORIGIN_MANUAL;
 	m->service_set = sa->service_set;
@@ -253,10 +266,15 @@ sadb_manual_sa(struct sadb *sd, const struct term_ctx *t, const Picsec__V1__Manu
 		    term->anti_replay_window_size != 0 ? term->anti_replay_window_size :
 		    ss->anti_replay_window_size != 0 ? ss->anti_replay_window_size :
 		    SADB_DEFAULT_WINDOW;
-	m->tunnel_mtu = term->tunnel_mtu != 0 ? term->tunnel_mtu : ss->tunnel_mtu;
-	m->df_bit = term->df_bit != PICSEC__V1__DF_BIT__DF_BIT_UNSET ? term->df_bit : ss->df_bit;
-	m->ttl = term->copy_ttl_from_inner_ip_header ? 0 : term->ttl;
-	m->tos = term->copy_tos_from_inner_ip_header ? 0 : term->tos;
+	/* What shapes the outer header is the outbound SA's; an inbound SA without it is not
+	 * replaced (and its replay window not touched) when only that changes. */
+	if (out) {
+		m->tunnel_mtu = term->tunnel_mtu != 0 ? term->tunnel_mtu : ss->tunnel_mtu;
+		m->df_bit = term->df_bit != PICSEC__V1__DF_BIT__DF_BIT_UNSET ? term->df_bit :
+		    ss->df_bit;
+		m->ttl = term->copy_ttl_from_inner_ip_header ? 0 : term->ttl;
+		m->tos = term->copy_tos_from_inner_ip_header ? 0 : term->tos;
+	}
 	/* Outbound carries the term's traffic as written; inbound delivers its replies. */
 	m->source = sadb_prefix(out ? term->source_address : term->destination_address, sa->src,
 	    &sa->src_msg);

@@ -15,26 +15,47 @@
 #include "log.h"
 #include "u64map.h"
 
+/* One mark per SA and key: going back to an earlier key (a rollback) finds that key's
+ * mark again, not the newer key's. */
 struct sadb_mark {
-	uint64_t fingerprint;
+	uint64_t id, fingerprint;
 	uint64_t seq;
 };
+
+static uint64_t
+sadb_mark_key(uint64_t id, uint64_t fingerprint)
+{
+	uint64_t k = id ^ (fingerprint * 0x9e3779b97f4a7c15ULL);
+
+	return k != 0 ? k : 1;
+}
 
 static const char journal_name[] = "sadb-seq";
 
 static struct sadb_mark *
+sadb_mark_get(struct sadb *sd, uint64_t id, uint64_t fingerprint)
+{
+	struct sadb_mark *m = u64map_get(sd->marks, sadb_mark_key(id, fingerprint));
+
+	return m != NULL && m->id == id && m->fingerprint == fingerprint ? m : NULL;
+}
+
+static struct sadb_mark *
 sadb_mark_put(struct sadb *sd, uint64_t id, uint64_t fingerprint, uint64_t seq)
 {
-	struct sadb_mark *m = u64map_get(sd->marks, id);
+	struct sadb_mark *m = sadb_mark_get(sd, id, fingerprint);
 
 	if (m == NULL) {
 		if ((m = calloc(1, sizeof(*m))) == NULL)
 			return NULL;
-		if (u64map_put(sd->marks, id, m) == -1) {
+		/* (A key collision of two different marks would replace the older one.) */
+		free(u64map_take(sd->marks, sadb_mark_key(id, fingerprint)));
+		if (u64map_put(sd->marks, sadb_mark_key(id, fingerprint), m) == -1) {
 			free(m);
 			return NULL;
 		}
 	}
+	m->id = id;
 	m->fingerprint = fingerprint;
 	m->seq = seq;
 	return m;
@@ -88,9 +109,9 @@ sadb_journal_load(struct sadb *sd, char *err, size_t errlen)
 uint64_t
 sadb_journal_start(struct sadb *sd, uint64_t id, uint64_t fingerprint)
 {
-	const struct sadb_mark *m = u64map_get(sd->marks, id);
+	const struct sadb_mark *m = sadb_mark_get(sd, id, fingerprint);
 
-	if (m == NULL || m->fingerprint != fingerprint || m->seq == 0)
+	if (m == NULL || m->seq == 0)
 		return 0;
 	return m->seq > UINT64_MAX - SADB_SEQ_MARGIN ? UINT64_MAX : m->seq + SADB_SEQ_MARGIN;
 }
@@ -98,9 +119,9 @@ sadb_journal_start(struct sadb *sd, uint64_t id, uint64_t fingerprint)
 void
 sadb_journal_note(struct sadb *sd, uint64_t id, uint64_t fingerprint, uint64_t seq)
 {
-	struct sadb_mark *m = u64map_get(sd->marks, id);
+	struct sadb_mark *m = sadb_mark_get(sd, id, fingerprint);
 
-	if (m != NULL && m->fingerprint == fingerprint && seq <= m->seq)
+	if (m != NULL && seq <= m->seq)
 		return;
 	if (sadb_mark_put(sd, id, fingerprint, seq) == NULL) {
 		log_warnx("sequence journal: out of memory");
@@ -115,12 +136,13 @@ struct journal_write {
 };
 
 static void
-sadb_journal_line(uint64_t id, void *value, void *arg)
+sadb_journal_line(uint64_t key, void *value, void *arg)
 {
 	const struct sadb_mark *m = value;
 	struct journal_write *w = arg;
 
-	if (fprintf(w->f, "%016" PRIx64 " %016" PRIx64 " %" PRIu64 "\n", id, m->fingerprint,
+	(void)key;
+	if (fprintf(w->f, "%016" PRIx64 " %016" PRIx64 " %" PRIu64 "\n", m->id, m->fingerprint,
 	    m->seq) < 0)
 		w->failed = true;
 }

@@ -144,8 +144,12 @@ sadb_publish(struct sadb *sd, struct sadb_pic *pic, Picsec__V1__Sa **upsert, siz
 	up.remove = removes;
 	up.n_remove = nrm;
 	up.service_sets_changed = sets_changed;
-	if (sets_changed && (up.service_sets = sadb_set_array(pic, &up.n_service_sets)) == NULL)
+	if (sets_changed && (up.service_sets = sadb_set_array(pic, &up.n_service_sets)) == NULL) {
+		/* Not "no service sets", which would tear the PIC's down: skip this number; the
+		 * PIC sees the gap and asks for the snapshot. */
 		log_warnx("PIC %s: out of memory listing service sets", pic->name);
+		return;
+	}
 	if (bus_publish(sd->bus, pic->topic, MT(SA_UPDATE), &up.base) == -1)
 		log_warnx("PIC %s: update %llu not sent (the PIC will see the gap and ask again)",
 		    pic->name, (unsigned long long)up.seq);

@@ -77,10 +77,12 @@ Test(journal, marks_only_go_up_under_one_key)
 	sadb_journal_note(fx_sd, 1, 0xaa, 100);
 	sadb_journal_note(fx_sd, 1, 0xaa, 50);
 	cr_assert_eq(sadb_journal_start(fx_sd, 1, 0xaa), 100 + SADB_SEQ_MARGIN);
-	/* A new key replaces the mark, lower or not. */
+	/* A new key has its own mark; the old key's stays, so that rolling back to it
+	 * continues above where it was (it must never send 1..100 again). */
 	sadb_journal_note(fx_sd, 1, 0xbb, 10);
 	cr_assert_eq(sadb_journal_start(fx_sd, 1, 0xbb), 10 + SADB_SEQ_MARGIN);
-	cr_assert_eq(sadb_journal_start(fx_sd, 1, 0xaa), 0);
+	cr_assert_eq(sadb_journal_start(fx_sd, 1, 0xaa), 100 + SADB_SEQ_MARGIN);
+	cr_assert_eq(sadb_journal_start(fx_sd, 1, 0xcc), 0, "a key never used starts at 1");
 	/* Nothing sent yet: nothing to stay above. */
 	sadb_journal_note(fx_sd, 2, 0xaa, 0);
 	cr_assert_eq(sadb_journal_start(fx_sd, 2, 0xaa), 0);
