@@ -145,12 +145,22 @@ ike_spi32(const struct ike_bytes *b)
 static void
 ike_offer_children(struct ike_sa *sa)
 {
+	struct ike_proposal *p;
+	uint8_t t, k;
 	size_t i;
 
 	sa->nchild_offer = sa->cfg->nchild;
 	for (i = 0; i < sa->nchild_offer; i++) {
-		sa->child_offer[i] = sa->cfg->child[i];
-		sa->child_offer[i].spi = (struct ike_bytes){ sa->child_spi, 4 };
+		p = &sa->child_offer[i];
+		*p = sa->cfg->child[i];
+		p->spi = (struct ike_bytes){ sa->child_spi, 4 };
+		/* The first Child SA takes its keys from the IKE SA's exchange: no DH transform
+		 * in IKE_AUTH even with PFS (§1.2); PFS applies to CREATE_CHILD_SA. */
+		for (t = k = 0; t < p->ntransforms; t++) {
+			if (p->transforms[t].type != IKE_TF_DH)
+				p->transforms[k++] = p->transforms[t];
+		}
+		p->ntransforms = k;
 	}
 }
 
@@ -199,6 +209,7 @@ ike_auth_refuse(struct ike_sa *sa, uint16_t type, const char *reason, uint8_t *o
 	len = ike_w_finish(&w);
 	if (ike_sa_seal(sa, IKE_AUTH, true, inner, len, w.first, out, cap, outlen) != 0)
 		*outlen = 0;
+	sa->msgid = 2; /* so that a retransmission gets the same refusal */
 	ike_sa_fail(sa, "%s", reason);
 	return 0;
 }
@@ -226,6 +237,9 @@ ike_auth_respond(struct ike_sa *sa, struct ike_msg *m, uint8_t *out, size_t cap,
 	    &chosen))
 		return ike_auth_refuse(sa, IKE_N_NO_PROPOSAL_CHOSEN,
 		    "none of the initiator's Child SA proposals is ours", out, cap, outlen);
+	if (chosen.spi.len != 4 || ike_spi32(&chosen.spi) < 256)
+		return ike_auth_refuse(sa, IKE_N_INVALID_SYNTAX,
+		    "the initiator's Child SA SPI is no ESP/AH SPI", out, cap, outlen);
 	/* The initiator's TSi is its side, our remote; TSr ours. */
 	if (!ike_ts_within(&m->tsi, &c->remote_ts) || !ike_ts_within(&m->tsr, &c->local_ts))
 		return ike_auth_refuse(sa, IKE_N_TS_UNACCEPTABLE,
@@ -282,9 +296,16 @@ ike_auth_response(struct ike_sa *sa, struct ike_msg *m)
 	}
 	if (!m->has_sa || m->nproposals != 1 || !m->has_tsi || !m->has_tsr ||
 	    !ike_proposal_accept(sa->child_offer, sa->nchild_offer, &m->proposals[0]) ||
-	    m->proposals[0].spi.len != 4) {
+	    m->proposals[0].spi.len != 4 || ike_spi32(&m->proposals[0].spi) < 256) {
 		snprintf(sa->error, sizeof(sa->error), "the responder's Child SA is not one we "
 		    "offered");
+		return 0;
+	}
+	/* The responder may narrow what we asked for, never widen it (§2.9). */
+	if (!ike_ts_within(&m->tsi, &sa->cfg->local_ts) ||
+	    !ike_ts_within(&m->tsr, &sa->cfg->remote_ts)) {
+		snprintf(sa->error, sizeof(sa->error), "the responder's traffic selectors are wider "
+		    "than ours: Child SA refused");
 		return 0;
 	}
 	if (ike_child_keys(sa, &m->proposals[0], ike_spi32(&(struct ike_bytes){ sa->child_spi,

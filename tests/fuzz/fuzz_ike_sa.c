@@ -62,8 +62,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (size < 1)
 		return 0;
-	a = ike_sa_new(&ca, true, 1);
-	b = ike_sa_new(&cb, false, 2);
+	a = ike_sa_new(&ca, true, 0x1001);
+	b = ike_sa_new(&cb, false, 0x1002);
 	if (a == NULL || b == NULL)
 		__builtin_trap();
 	if (data[0] & 1) {

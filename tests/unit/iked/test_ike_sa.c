@@ -182,8 +182,8 @@ Test(ike_sa, invalid_ke_payload_brings_a_retry_with_the_responders_group)
 	    PICSEC__V1__IKE_HASH__IKE_HASH_SHA256, PICSEC__V1__DH_GROUP__DH_GROUP_19);
 	add_ike(&ca, PICSEC__V1__ENC_ALGORITHM__ENC_AES128_CBC,
 	    PICSEC__V1__IKE_HASH__IKE_HASH_SHA256, PICSEC__V1__DH_GROUP__DH_GROUP_31);
-	a = ike_sa_new(&ca, true, 1);
-	b = ike_sa_new(&cb, false, 2);
+	a = ike_sa_new(&ca, true, 0x1001);
+	b = ike_sa_new(&cb, false, 0x1002);
 	cr_assert_eq(converse(a, b), 6, "one more round trip");
 	cr_assert_eq(ike_sa_get_state(a), IKE_SA_ESTABLISHED, "%s", ike_sa_error(a));
 	cr_assert_eq(ike_proposal_get(ike_sa_proposal(a), IKE_TF_DH)->id, 31);
@@ -200,8 +200,8 @@ Test(ike_sa, a_wrong_psk_fails_on_both_sides)
 	configs(&ca, &cb);
 	cb.psk = other;
 	cb.psk_len = sizeof(other) - 1;
-	a = ike_sa_new(&ca, true, 1);
-	b = ike_sa_new(&cb, false, 2);
+	a = ike_sa_new(&ca, true, 0x1001);
+	b = ike_sa_new(&cb, false, 0x1002);
 	cr_assert_eq(converse(a, b), 4, "the refusal is an answer too");
 	cr_assert_eq(ike_sa_get_state(b), IKE_SA_DEAD);
 	cr_assert(strstr(ike_sa_error(b), "AUTH") != NULL, "%s", ike_sa_error(b));
@@ -221,8 +221,8 @@ Test(ike_sa, no_common_proposal_is_said)
 	cb.nike = 0;
 	add_ike(&cb, PICSEC__V1__ENC_ALGORITHM__ENC_3DES_CBC, PICSEC__V1__IKE_HASH__IKE_HASH_MD5,
 	    PICSEC__V1__DH_GROUP__DH_GROUP_2);
-	a = ike_sa_new(&ca, true, 1);
-	b = ike_sa_new(&cb, false, 2);
+	a = ike_sa_new(&ca, true, 0x1001);
+	b = ike_sa_new(&cb, false, 0x1002);
 	cr_assert_eq(converse(a, b), 2);
 	cr_assert_eq(ike_sa_get_state(a), IKE_SA_DEAD);
 	cr_assert(strstr(ike_sa_error(a), "none of our IKE proposals") != NULL, "%s",
@@ -239,8 +239,8 @@ Test(ike_sa, traffic_selectors_outside_the_responders_are_refused)
 
 	configs(&ca, &cb);
 	ts(&ca.remote_ts, 3); /* A asks for 198.18.3.0/24 behind B */
-	a = ike_sa_new(&ca, true, 1);
-	b = ike_sa_new(&cb, false, 2);
+	a = ike_sa_new(&ca, true, 0x1001);
+	b = ike_sa_new(&cb, false, 0x1002);
 	converse(a, b);
 	cr_assert_eq(ike_sa_get_state(b), IKE_SA_DEAD);
 	cr_assert(strstr(ike_sa_error(b), "traffic selectors") != NULL, "%s", ike_sa_error(b));
@@ -258,8 +258,8 @@ Test(ike_sa, tampering_is_dropped_and_retransmissions_answered_alike)
 	size_t i;
 
 	configs(&ca, &cb);
-	a = ike_sa_new(&ca, true, 1);
-	b = ike_sa_new(&cb, false, 2);
+	a = ike_sa_new(&ca, true, 0x1001);
+	b = ike_sa_new(&cb, false, 0x1002);
 	cr_assert_eq(ike_sa_start(a, m1, BUF, &l1), 0);
 	cr_assert_eq(ike_sa_input(b, m1, l1, m2, BUF, &l2), 0);
 	/* The same request again: the same response, byte for byte. */
@@ -279,6 +279,33 @@ Test(ike_sa, tampering_is_dropped_and_retransmissions_answered_alike)
 	cr_assert_eq(ike_sa_get_state(b), IKE_SA_ESTABLISHED, "%s", ike_sa_error(b));
 	cr_assert_eq(ike_sa_input(a, m2, l2, m1, BUF, &l1), 0);
 	cr_assert_eq(ike_sa_get_state(a), IKE_SA_ESTABLISHED, "%s", ike_sa_error(a));
+	ike_sa_free(a);
+	ike_sa_free(b);
+}
+
+Test(ike_sa, pfs_is_no_dh_transform_in_ike_auth)
+{
+	Picsec__V1__IpsecProposal p = PICSEC__V1__IPSEC_PROPOSAL__INIT;
+	static const uint8_t zero[4];
+	struct ike_peer_cfg ca, cb;
+	struct ike_sa *a, *b;
+	char err[128];
+
+	configs(&ca, &cb);
+	p.name = (char *)(uintptr_t)"pfs";
+	p.protocol = PICSEC__V1__IPSEC_PROTOCOL__IPSEC_PROTOCOL_ESP;
+	p.encryption_algorithm = PICSEC__V1__ENC_ALGORITHM__ENC_AES128_CBC;
+	p.authentication_algorithm = PICSEC__V1__AUTH_ALGORITHM__AUTH_HMAC_SHA1_96;
+	cr_assert_eq(ike_proposal_from_ipsec(&p, 1, PICSEC__V1__DH_GROUP__DH_GROUP_14, zero,
+	    &ca.child[0], err, sizeof(err)), 0);
+	cb.child[0] = ca.child[0];
+	cr_assert_not_null(ike_proposal_get(&ca.child[0], IKE_TF_DH), "PFS configured");
+	a = ike_sa_new(&ca, true, 0x1001);
+	b = ike_sa_new(&cb, false, 0x1002);
+	cr_assert_eq(converse(a, b), 4);
+	cr_assert_not_null(ike_sa_child(a), "%s", ike_sa_error(a));
+	cr_assert_null(ike_proposal_get(&ike_sa_child(a)->chosen, IKE_TF_DH),
+	    "the first Child SA's proposal carries no DH (RFC 7296 §1.2)");
 	ike_sa_free(a);
 	ike_sa_free(b);
 }
