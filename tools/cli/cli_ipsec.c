@@ -186,9 +186,10 @@ cli_show_ipsec_sas(struct cli *cli, char **args, int nargs)
 	return rc;
 }
 
-/* show services ipsec-vpn ipsec statistics [brief|detail] [service-set NAME] */
-int
-cli_show_ipsec_stats(struct cli *cli, char **args, int nargs)
+/* The statistics of every PIC holding one of the SAs: shown, or (clear) reset. What the
+ * PICs that answered say is shown even when another did not. */
+static int
+ipsec_stats(struct cli *cli, char **args, int nargs, bool clear)
 {
 	const Picsec__V1__SaList *list;
 	const Picsec__V1__PicStats **stats = NULL;
@@ -197,7 +198,7 @@ cli_show_ipsec_stats(struct cli *cli, char **args, int nargs)
 	size_t nstats = 0;
 	int rc = -1;
 
-	if (ipsec_parse(args, nargs, show_keywords, &o) == -1)
+	if (ipsec_parse(args, nargs, clear ? clear_keywords : show_keywords, &o) == -1)
 		return -1;
 	if ((list = ipsec_sa_list(cli, o.service_set, &r)) == NULL)
 		goto out;
@@ -207,15 +208,22 @@ cli_show_ipsec_stats(struct cli *cli, char **args, int nargs)
 		fprintf(stderr, "error: out of memory\n");
 		goto out;
 	}
-	/* What the PICs that answered say is shown even when another did not. */
-	rc = ipsec_ask_pics(cli, list, o.service_set, false, res, stats, &nstats);
-	cli_ipsec_format_stats(cli->out, list, stats, nstats, o.detail,
-	    cli->display == CLI_DISPLAY_JSON);
+	rc = ipsec_ask_pics(cli, list, o.service_set, clear, res, stats, &nstats);
+	if (!clear)
+		cli_ipsec_format_stats(cli->out, list, stats, nstats, o.detail,
+		    cli->display == CLI_DISPLAY_JSON);
 out:
 	ipsec_free_results(res, list != NULL ? list->n_sas + 1 : 0);
 	free(stats);
 	bus_call_result_free(r);
 	return rc;
+}
+
+/* show services ipsec-vpn ipsec statistics [brief|detail] [service-set NAME] */
+int
+cli_show_ipsec_stats(struct cli *cli, char **args, int nargs)
+{
+	return ipsec_stats(cli, args, nargs, false);
 }
 
 /* clear services ipsec-vpn ipsec security-associations [service-set NAME]: like Junos it
@@ -245,27 +253,5 @@ cli_clear_ipsec_sas(struct cli *cli, char **args, int nargs)
 int
 cli_clear_ipsec_stats(struct cli *cli, char **args, int nargs)
 {
-	const Picsec__V1__SaList *list;
-	const Picsec__V1__PicStats **stats = NULL;
-	struct bus_call_result *r = NULL, **res = NULL;
-	struct ipsec_opts o;
-	size_t nstats = 0;
-	int rc = -1;
-
-	if (ipsec_parse(args, nargs, clear_keywords, &o) == -1)
-		return -1;
-	if ((list = ipsec_sa_list(cli, o.service_set, &r)) == NULL)
-		goto out;
-	res = calloc(list->n_sas + 1, sizeof(*res));
-	stats = calloc(list->n_sas + 1, sizeof(*stats));
-	if (res == NULL || stats == NULL) {
-		fprintf(stderr, "error: out of memory\n");
-		goto out;
-	}
-	rc = ipsec_ask_pics(cli, list, o.service_set, true, res, stats, &nstats);
-out:
-	ipsec_free_results(res, list != NULL ? list->n_sas + 1 : 0);
-	free(stats);
-	bus_call_result_free(r);
-	return rc;
+	return ipsec_stats(cli, args, nargs, true);
 }

@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -40,43 +39,40 @@ def esp_seqs(path):
             if IP in p and p[IP].src == "192.0.2.1" and ESP in p and p[ESP].spi == 16000]
 
 
+def body(tmp):
+    ts.topology("up", "--a", ts.config_for("a", "esp", tmp), "--b",
+                ts.config_for("b", "esp", tmp))
+    ts.ok(ts.wait_for(lambda: ts.sa_states("gwA").count("installed") == 2, 10),
+          "gwA's SAs are installed")
+    pcap = os.path.join(tmp, "wan.pcap")
+    cap = ts.popen("wan", "tcpdump", "-nqi", "br0", "-B", "16384", "-U", "-w", pcap,
+                   "esp")
+    time.sleep(1)
+    ping = ts.popen("hostA", "ping", "-c", "60", "-i", "0.1", "-W", "1",
+                    "198.18.2.10")
+    time.sleep(2.5)  # beyond one status report (1 s): sadb knows the mark
+    os.kill(fwd_pid(), signal.SIGKILL)
+    time.sleep(0.5)
+    start_fwd()
+    out, _ = ping.communicate(timeout=30)
+    ts.diag(out.strip().splitlines()[-2])
+    time.sleep(0.5)
+    cap.terminate()
+    cap.communicate(timeout=10)
+    seqs = esp_seqs(pcap)
+    ts.ok(len(seqs) == len(set(seqs)),
+          "%d ESP packets from gwA, no sequence number twice" % len(seqs))
+    jump = [(a, b) for a, b in zip(seqs, seqs[1:]) if b != a + 1]
+    ts.ok(len(jump) == 1 and jump[0][1] > jump[0][0] + MARGIN // 2,
+          "one jump, over the margin, where the PIC restarted: %s" % jump)
+    ts.ok(jump != [] and seqs[-1] > jump[0][1] + 10,
+          "the new PIC carried traffic after the restart")
+    received = int(out.split(" received")[0].split()[-1])
+    ts.ok(received >= 40, "%d of 60 pings answered across the restart" % received)
+
+
 def main():
-    with tempfile.TemporaryDirectory(prefix="picsec-two-site-") as tmp:
-        try:
-            ts.topology("up", "--a", ts.config_for("a", "esp", tmp), "--b",
-                        ts.config_for("b", "esp", tmp))
-            ts.ok(ts.wait_for(lambda: ts.sa_states("gwA").count("installed") == 2, 10),
-                  "gwA's SAs are installed")
-            pcap = os.path.join(tmp, "wan.pcap")
-            cap = ts.popen("wan", "tcpdump", "-nqi", "br0", "-B", "16384", "-U", "-w", pcap,
-                           "esp")
-            time.sleep(1)
-            ping = ts.popen("hostA", "ping", "-c", "60", "-i", "0.1", "-W", "1",
-                            "198.18.2.10")
-            time.sleep(2.5)  # beyond one status report (1 s): sadb knows the mark
-            os.kill(fwd_pid(), signal.SIGKILL)
-            time.sleep(0.5)
-            start_fwd()
-            out, _ = ping.communicate(timeout=30)
-            ts.diag(out.strip().splitlines()[-2])
-            time.sleep(0.5)
-            cap.terminate()
-            cap.communicate(timeout=10)
-            seqs = esp_seqs(pcap)
-            ts.ok(len(seqs) == len(set(seqs)),
-                  "%d ESP packets from gwA, no sequence number twice" % len(seqs))
-            jump = [(a, b) for a, b in zip(seqs, seqs[1:]) if b != a + 1]
-            ts.ok(len(jump) == 1 and jump[0][1] > jump[0][0] + MARGIN // 2,
-                  "one jump, over the margin, where the PIC restarted: %s" % jump)
-            ts.ok(jump != [] and seqs[-1] > jump[0][1] + 10,
-                  "the new PIC carried traffic after the restart")
-            received = int(out.split(" received")[0].split()[-1])
-            ts.ok(received >= 40, "%d of 60 pings answered across the restart" % received)
-        except Exception as e:
-            ts.ok(False, "the test ran to its end: %s" % e)
-        finally:
-            ts.topology("down")
-    ts.finish()
+    ts.run(body)
 
 
 if __name__ == "__main__":

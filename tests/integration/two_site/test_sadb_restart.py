@@ -8,7 +8,6 @@ import re
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -39,42 +38,39 @@ def restart_sadb(log):
     log.append("started sadb %d" % proc.pid)
 
 
-def main():
+def body(tmp):
     log = []
-    with tempfile.TemporaryDirectory(prefix="picsec-two-site-") as tmp:
-        try:
-            ts.topology("up", "--a", ts.config_for("a", "esp", tmp), "--b",
-                        ts.config_for("b", "esp", tmp))
-            ts.ok(ts.wait_for(lambda: ts.sa_states("gwA").count("installed") == 2, 10),
-                  "gwA's SAs are installed")
-            ts.node("hostA", "ping", "-c", "2", "-i", "0.2", "-W", "2", "198.18.2.10",
-                    check=False)
-            before = ts.counters("gwA")["esp-encrypted-packets"]
+    ts.topology("up", "--a", ts.config_for("a", "esp", tmp), "--b",
+                ts.config_for("b", "esp", tmp))
+    ts.ok(ts.wait_for(lambda: ts.sa_states("gwA").count("installed") == 2, 10),
+          "gwA's SAs are installed")
+    ts.node("hostA", "ping", "-c", "2", "-i", "0.2", "-W", "2", "198.18.2.10",
+            check=False)
+    before = ts.counters("gwA")["esp-encrypted-packets"]
 
-            def during():
-                time.sleep(1.5)
-                restart_sadb(log)
+    def during():
+        time.sleep(1.5)
+        restart_sadb(log)
 
-            ok = ts.transfer(32 << 20, seconds=5.0, during=during)
-            ts.diag("\n".join(log))
-            ts.ok(ok, "32 MiB over TCP, paced over 5 s, arrive intact across the restart")
-            after = ts.counters("gwA")["esp-encrypted-packets"]
-            ts.ok(after > before + 1000,
-                  "the PIC kept its SAs and their counters (%d -> %d)" % (before, after))
-            states = []
-            agreed = ts.wait_for(lambda: states.append(ts.sa_states("gwA")) or
-                                 states[-1] == ["installed", "installed"], 5, step=0.5)
-            ts.ok(agreed, "the new sadb and the PIC agree: %s" % states[-1])
-            with open(os.path.join(STATEDIR, "sadb-seq")) as f:
-                lines = [line for line in f.read().splitlines() if not line.startswith("#")]
-            ts.ok(lines and all(re.fullmatch(r"[0-9a-f]{16} [0-9a-f]{16} [0-9]+", line)
-                                for line in lines),
-                  "the sequence journal holds ids, fingerprints and numbers only: %s" % lines)
-        except Exception as e:
-            ts.ok(False, "the test ran to its end: %s" % e)
-        finally:
-            ts.topology("down")
-    ts.finish()
+    ok = ts.transfer(32 << 20, seconds=5.0, during=during)
+    ts.diag("\n".join(log))
+    ts.ok(ok, "32 MiB over TCP, paced over 5 s, arrive intact across the restart")
+    after = ts.counters("gwA")["esp-encrypted-packets"]
+    ts.ok(after > before + 1000,
+          "the PIC kept its SAs and their counters (%d -> %d)" % (before, after))
+    states = []
+    agreed = ts.wait_for(lambda: states.append(ts.sa_states("gwA")) or
+                         states[-1] == ["installed", "installed"], 5, step=0.5)
+    ts.ok(agreed, "the new sadb and the PIC agree: %s" % states[-1])
+    with open(os.path.join(STATEDIR, "sadb-seq")) as f:
+        lines = [line for line in f.read().splitlines() if not line.startswith("#")]
+    ts.ok(lines and all(re.fullmatch(r"[0-9a-f]{16} [0-9a-f]{16} [0-9]+", line)
+                        for line in lines),
+          "the sequence journal holds ids, fingerprints and numbers only: %s" % lines)
+
+
+def main():
+    ts.run(body)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
@@ -71,6 +72,19 @@ def diag(text):
 def finish():
     print("1..%d" % _tap_n, flush=True)
     sys.exit(1 if _tap_failed else 0)
+
+
+def run(body):
+    """Runs body(tmpdir) as one TAP test program: a step that raises fails the test, and
+    the topology is taken down whatever happened."""
+    with tempfile.TemporaryDirectory(prefix="picsec-two-site-") as tmp:
+        try:
+            body(tmp)
+        except Exception as e:  # a failed step: report it, clean up, fail
+            ok(False, "the test ran to its end: %s" % e)
+        finally:
+            topology("down")
+    finish()
 
 
 def config_for(site, proto, tmpdir):
