@@ -72,7 +72,7 @@ def body(tmp):
 
 
 def main():
-    ts.run(body)
+    ts.tap_main(body)
 
 
 if __name__ == "__main__":

@@ -70,7 +70,7 @@ def body(tmp):
 
 
 def main():
-    ts.run(body)
+    ts.tap_main(body)
 
 
 if __name__ == "__main__":

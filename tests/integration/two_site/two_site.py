@@ -74,7 +74,7 @@ def finish():
     sys.exit(1 if _tap_failed else 0)
 
 
-def run(body):
+def tap_main(body):
     """Runs body(tmpdir) as one TAP test program: a step that raises fails the test, and
     the topology is taken down whatever happened."""
     with tempfile.TemporaryDirectory(prefix="picsec-two-site-") as tmp:
