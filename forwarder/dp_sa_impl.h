@@ -39,7 +39,6 @@ struct dp_ipv4 {
 /* Parses the IPv4 header at data (len bytes available): version, header length, total
  * length within len, header checksum. -1 when it is not a valid IPv4 header. */
 int dp_ipv4_parse(const uint8_t *data, size_t len, struct dp_ipv4 *ip);
-uint16_t dp_ipv4_checksum(const uint8_t *hdr, size_t len);
 /* Writes the checksum of the header at hdr (hlen bytes). */
 void dp_ipv4_set_checksum(uint8_t *hdr, size_t hlen);
 /* What the outer header may take from the inner one. */
@@ -53,33 +52,6 @@ struct dp_inner {
 enum dp_result dp_outer_ipv4(struct dp_sa *sa, struct dp_pkt *p, uint8_t proto, bool udp,
     const struct dp_inner *in);
 
-static inline void
-dp_put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static inline uint32_t
-dp_get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static inline void
-dp_put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static inline uint16_t
-dp_get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
 
 /* dp_esp.c: the ESP header, IV, encrypted payload, trailer and ICV around the payload in
  * p (next: the protocol of that payload); with_icv false for the ESP of a bundle. iv is

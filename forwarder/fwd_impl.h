@@ -137,6 +137,8 @@ void fwd_stream_start(struct fwd *f);
 void fwd_stream_update(struct fwd *f, const Picsec__V1__SaUpdate *up);
 void fwd_publish_status(struct fwd *f);
 void fwd_sa_free(struct fwd *f, struct fwd_sa *sa);
+/* An IPv4 prefix of a message as address and mask (any: 0/0). */
+struct fwd_prefix fwd_prefix_of(const Picsec__V1__IpPrefix *p);
 
 /* fwd_sets.c: service veths, XDP, routes, tc, the outside device. */
 struct fwd_set *fwd_set_find(struct fwd *f, const char *name);

@@ -13,28 +13,6 @@
 
 enum { ETH_HDR = 14, ICMP_QUOTE = 8, IPV4_MIN_MTU = 68 };
 
-static uint16_t
-fwd_csum(const uint8_t *p, size_t len)
-{
-	uint32_t sum = 0;
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)p[i] << 8 | p[i + 1];
-	if (len & 1)
-		sum += (uint32_t)p[len - 1] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
-static void
-fwd_put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
 size_t
 fwd_path_limit(const struct fwd *f, const struct fwd_sa *sa)
 {
@@ -90,18 +68,18 @@ fwd_too_big(struct fwd *f, struct fwd_set *s, const uint8_t *ip, size_t len, siz
 	o = buf + ETH_HDR;
 	memset(o, 0, 28);
 	o[0] = 0x45;
-	fwd_put16(o + 2, (uint16_t)total);
+	dp_put16(o + 2, (uint16_t)total);
 	o[8] = 64;
 	o[9] = 1;
 	memcpy(o + 12, &s->local, 4);
 	memcpy(o + 16, ip + 12, 4);
-	fwd_put16(o + 10, fwd_csum(o, 20));
+	dp_put16(o + 10, dp_ipv4_checksum(o, 20));
 	icmp = o + 20;
 	icmp[0] = 3;
 	icmp[1] = 4;
-	fwd_put16(icmp + 6, (uint16_t)mtu);
+	dp_put16(icmp + 6, (uint16_t)mtu);
 	memcpy(icmp + 8, ip, quote);
-	fwd_put16(icmp + 2, fwd_csum(icmp, 8 + quote));
+	dp_put16(icmp + 2, dp_ipv4_checksum(icmp, 8 + quote));
 	fwd_xsk_tx_queue(s->xsk, addr, 0, (uint32_t)(ETH_HDR + total));
 	fwd_xsk_tx_flush(s->xsk);
 }
@@ -118,9 +96,9 @@ fwd_fragment(const uint8_t *ip, size_t len, size_t at, size_t chunk, uint8_t *ds
 
 	memcpy(dst, ip, hlen);
 	memcpy(dst + hlen, ip + at, n);
-	fwd_put16(dst + 2, (uint16_t)(hlen + n));
-	fwd_put16(dst + 6, (uint16_t)((more ? 0x2000 : 0) | off));
+	dp_put16(dst + 2, (uint16_t)(hlen + n));
+	dp_put16(dst + 6, (uint16_t)((more ? 0x2000 : 0) | off));
 	dst[10] = dst[11] = 0;
-	fwd_put16(dst + 10, fwd_csum(dst, hlen));
+	dp_put16(dst + 10, dp_ipv4_checksum(dst, hlen));
 	return hlen + n;
 }

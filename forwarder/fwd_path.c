@@ -28,7 +28,7 @@ fwd_ipv4_len(const uint8_t *frame, size_t len)
 	if (len < ETH_HDR + IPV4_MIN || frame[12] != 0x08 || frame[13] != 0x00 ||
 	    (ip[0] >> 4) != 4 || (ip[0] & 0x0f) < 5)
 		return 0;
-	total = (size_t)ip[2] << 8 | ip[3];
+	total = dp_get16(ip + 2);
 	if (total < (size_t)(ip[0] & 0x0f) * 4 || total > len - ETH_HDR)
 		return 0;
 	return total;
@@ -227,8 +227,7 @@ fwd_inbound_sa(struct fwd *f, const uint8_t *ip, size_t len)
 	}
 	if (len < at + 4)
 		return NULL;
-	spi = (uint32_t)ip[at] << 24 | (uint32_t)ip[at + 1] << 16 | (uint32_t)ip[at + 2] << 8 |
-	    ip[at + 3];
+	spi = dp_get32(ip + at);
 	memcpy(&daddr, ip + 16, 4);
 	return u64map_get(fwd_inbound_map(f, (uint8_t)proto), fwd_inbound_key(daddr, spi));
 }

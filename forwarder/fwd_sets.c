@@ -286,15 +286,8 @@ fwd_set_new(struct fwd *f, const Picsec__V1__PicServiceSet *m, const uint8_t *pa
 	if (m->local_gateway != NULL && m->local_gateway->addr.len == 4)
 		memcpy(&s->local, m->local_gateway->addr.data, 4);
 	for (i = 0; i < m->n_remote_prefixes; i++) {
-		const Picsec__V1__IpPrefix *p = m->remote_prefixes[i];
-		uint32_t len32 = p->length > 32 ? 32 : p->length;
-
-		if (p->addr.len != 4)
-			continue;
-		s->routes[s->nroutes].mask = len32 == 0 ? 0 : htonl(~(uint32_t)0 << (32 - len32));
-		memcpy(&s->routes[s->nroutes].addr, p->addr.data, 4);
-		s->routes[s->nroutes].addr &= s->routes[s->nroutes].mask;
-		s->nroutes++;
+		if (m->remote_prefixes[i]->addr.len == 4)
+			s->routes[s->nroutes++] = fwd_prefix_of(m->remote_prefixes[i]);
 	}
 	if (s->local == 0)
 		snprintf(s->error, sizeof(s->error), "no IPv4 local gateway");

@@ -63,7 +63,7 @@ fwd_key_hash(const Picsec__V1__Sa *m, uint8_t out[16])
 	crypto_generichash_final(&st, out, 16);
 }
 
-static struct fwd_prefix
+struct fwd_prefix
 fwd_prefix_of(const Picsec__V1__IpPrefix *p)
 {
 	struct fwd_prefix fp = { 0, 0 };

@@ -1,6 +1,5 @@
 /* picsec-fwd: argument parsing and wiring only. */
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,10 +7,10 @@
 #include <ev.h>
 
 #include "bus.h"
+#include "daemon.h"
 #include "fwd.h"
 #include "log.h"
 #include "picsec_build.h"
-#include "sdnotify.h"
 
 static void
 usage(FILE *out)
@@ -34,14 +33,6 @@ pic_name_ok(const char *s)
 	return n > 0 && n < 32 && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-/") == n;
 }
 
-static void
-on_signal(struct ev_loop *loop, ev_signal *w, int revents)
-{
-	(void)revents;
-	log_info("signal %d: shutting down", w->signum);
-	ev_break(loop, EVBREAK_ALL);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -57,7 +48,6 @@ main(int argc, char **argv)
 	struct fwd_options opts = { .frames = 4096 };
 	struct bus_options bo = { .service = "fwd" };
 	struct ev_loop *loop;
-	ev_signal sigint, sigterm;
 	struct fwd *f;
 	struct bus *bus;
 	char err[1024], *end;
@@ -87,21 +77,14 @@ main(int argc, char **argv)
 	if (!pic_name_ok(opts.pic))
 		fatalx("--pic: '%s' is not a PIC name like ms-0/0/0", opts.pic);
 	log_init("picsec-fwd", verbose > 0 ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
-	signal(SIGPIPE, SIG_IGN);
 	bo.instance = opts.pic;
 	loop = ev_default_loop(EVFLAG_AUTO);
-	/* Before anything else: a stop asked for during start-up is a clean stop. */
-	ev_signal_init(&sigint, on_signal, SIGINT);
-	ev_signal_init(&sigterm, on_signal, SIGTERM);
-	ev_signal_start(loop, &sigint);
-	ev_signal_start(loop, &sigterm);
+	daemon_signals(loop);
 	if ((bus = bus_new(loop, &bo, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 	if ((f = fwd_new(loop, bus, &opts, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
-	sdnotify_ready(loop, "forwarding");
-	ev_run(loop, 0);
-	sdnotify_stopping();
+	daemon_run(loop, "forwarding");
 	fwd_free(f);
 	bus_free(bus);
 	ev_loop_destroy(loop);

@@ -1,7 +1,6 @@
 /* picsec-busd: argument parsing and wiring only; the bus itself is in busd*.c. */
 #include <getopt.h>
 #include <grp.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,11 +8,11 @@
 #include <ev.h>
 
 #include "busd.h"
+#include "daemon.h"
 #include "curve.h"
 #include "endpoints.h"
 #include "log.h"
 #include "picsec_build.h"
-#include "sdnotify.h"
 
 static void
 usage(FILE *out)
@@ -45,14 +44,6 @@ parse_ms(const char *arg, const char *what)
 	return (unsigned)v;
 }
 
-static void
-on_signal(struct ev_loop *loop, ev_signal *w, int revents)
-{
-	(void)revents;
-	log_info("signal %d: shutting down", w->signum);
-	ev_break(loop, EVBREAK_ALL);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -73,7 +64,6 @@ main(int argc, char **argv)
 	struct busd_options opts = { .group = (gid_t)-1 };
 	const char *rundir = NULL, *keypair = NULL;
 	struct ev_loop *loop;
-	ev_signal sigint, sigterm;
 	struct busd *bd;
 	struct group *gr;
 	char err[512];
@@ -112,22 +102,15 @@ main(int argc, char **argv)
 		return 0;
 	}
 	opts.rundir = bus_rundir(rundir);
-	signal(SIGPIPE, SIG_IGN);
 
 	loop = ev_default_loop(EVFLAG_AUTO);
-	/* Before anything else: a stop asked for during start-up is a clean stop. */
-	ev_signal_init(&sigint, on_signal, SIGINT);
-	ev_signal_init(&sigterm, on_signal, SIGTERM);
-	ev_signal_start(loop, &sigint);
-	ev_signal_start(loop, &sigterm);
+	daemon_signals(loop);
 	bd = busd_new(loop, &opts, err, sizeof(err));
 	if (bd == NULL)
 		fatalx("%s", err);
 	busd_start(bd);
 	log_info("serving the bus in %s", opts.rundir);
-	sdnotify_ready(loop, "serving the bus");
-	ev_run(loop, 0);
-	sdnotify_stopping();
+	daemon_run(loop, "serving the bus");
 	busd_free(bd);
 	ev_loop_destroy(loop);
 	return 0;

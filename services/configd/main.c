@@ -1,16 +1,15 @@
 /* picsec-configd: argument parsing and wiring only. */
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include <ev.h>
 
 #include "bus.h"
+#include "daemon.h"
 #include "configd.h"
 #include "log.h"
 #include "picsec_build.h"
-#include "sdnotify.h"
 
 #define CONFIGD_DEFAULT_STATEDIR "/var/lib/picsec"
 
@@ -39,14 +38,6 @@ parse_number(const char *arg, const char *what, unsigned long max)
 	return (unsigned)v;
 }
 
-static void
-on_signal(struct ev_loop *loop, ev_signal *w, int revents)
-{
-	(void)revents;
-	log_info("signal %d: shutting down", w->signum);
-	ev_break(loop, EVBREAK_ALL);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -64,7 +55,6 @@ main(int argc, char **argv)
 	struct configd_options opts = { .statedir = CONFIGD_DEFAULT_STATEDIR };
 	struct bus_options bo = { .service = "configd" };
 	struct ev_loop *loop;
-	ev_signal sigint, sigterm;
 	struct configd *cd;
 	struct bus *bus;
 	char err[1024];
@@ -90,22 +80,15 @@ main(int argc, char **argv)
 		return 2;
 	}
 	log_init("picsec-configd", verbose > 0 ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
-	signal(SIGPIPE, SIG_IGN);
 	loop = ev_default_loop(EVFLAG_AUTO);
-	/* Before anything else: a stop asked for during start-up is a clean stop. */
-	ev_signal_init(&sigint, on_signal, SIGINT);
-	ev_signal_init(&sigterm, on_signal, SIGTERM);
-	ev_signal_start(loop, &sigint);
-	ev_signal_start(loop, &sigterm);
+	daemon_signals(loop);
 	bus = bus_new(loop, &bo, err, sizeof(err));
 	if (bus == NULL)
 		fatalx("%s", err);
 	cd = configd_new(loop, bus, &opts, err, sizeof(err));
 	if (cd == NULL)
 		fatalx("%s", err);
-	sdnotify_ready(loop, "serving the configuration");
-	ev_run(loop, 0);
-	sdnotify_stopping();
+	daemon_run(loop, "serving the configuration");
 	configd_free(cd);
 	bus_free(bus);
 	ev_loop_destroy(loop);

@@ -1,16 +1,15 @@
 /* picsec-sadb: argument parsing and wiring only. */
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include <ev.h>
 
 #include "bus.h"
+#include "daemon.h"
 #include "log.h"
 #include "picsec_build.h"
 #include "sadb.h"
-#include "sdnotify.h"
 
 #define SADB_DEFAULT_STATEDIR "/var/lib/picsec"
 
@@ -22,14 +21,6 @@ usage(FILE *out)
 	    "  --rundir DIR      the bus (default $PICSEC_RUNDIR, else " PICSEC_DEFAULT_RUNDIR ")\n"
 	    "  --statedir DIR    the sequence-number journal (default " SADB_DEFAULT_STATEDIR ")\n"
 	    "  -v, --verbose     debug log output\n");
-}
-
-static void
-on_signal(struct ev_loop *loop, ev_signal *w, int revents)
-{
-	(void)revents;
-	log_info("signal %d: shutting down", w->signum);
-	ev_break(loop, EVBREAK_ALL);
 }
 
 int
@@ -46,7 +37,6 @@ main(int argc, char **argv)
 	struct sadb_options opts = { .statedir = SADB_DEFAULT_STATEDIR };
 	struct bus_options bo = { .service = "sadb" };
 	struct ev_loop *loop;
-	ev_signal sigint, sigterm;
 	struct sadb *sd;
 	struct bus *bus;
 	char err[1024];
@@ -67,20 +57,13 @@ main(int argc, char **argv)
 		return 2;
 	}
 	log_init("picsec-sadb", verbose > 0 ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
-	signal(SIGPIPE, SIG_IGN);
 	loop = ev_default_loop(EVFLAG_AUTO);
-	/* Before anything else: a stop asked for during start-up is a clean stop. */
-	ev_signal_init(&sigint, on_signal, SIGINT);
-	ev_signal_init(&sigterm, on_signal, SIGTERM);
-	ev_signal_start(loop, &sigint);
-	ev_signal_start(loop, &sigterm);
+	daemon_signals(loop);
 	if ((bus = bus_new(loop, &bo, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 	if ((sd = sadb_new(loop, bus, &opts, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
-	sdnotify_ready(loop, "serving SAs");
-	ev_run(loop, 0);
-	sdnotify_stopping();
+	daemon_run(loop, "serving SAs");
 	sadb_free(sd);
 	bus_free(bus);
 	ev_loop_destroy(loop);

@@ -135,29 +135,11 @@ sadb_prefix(const Picsec__V1__IpPrefix *p, uint8_t *storage, Picsec__V1__IpPrefi
 	return msg;
 }
 
-/* A 64-bit BLAKE2b of the words given, NUL-separated. */
+/* A 64-bit BLAKE2b of the words given, NUL-separated: an SA's id. With keys, the
+ * journal's "same key" fingerprint; the keys are fed straight from their wiped buffers
+ * (no copy, whatever their length). */
 static uint64_t
-sadb_hash(const char *const *words, size_t n, const uint8_t *extra, size_t extralen)
-{
-	crypto_generichash_state st;
-	uint8_t out[8];
-	uint64_t h;
-	size_t i;
-
-	crypto_generichash_init(&st, NULL, 0, sizeof(out));
-	for (i = 0; i < n; i++)
-		crypto_generichash_update(&st, (const uint8_t *)words[i], strlen(words[i]) + 1);
-	if (extralen > 0)
-		crypto_generichash_update(&st, extra, extralen);
-	crypto_generichash_final(&st, out, sizeof(out));
-	memcpy(&h, out, sizeof(h));
-	return h != 0 ? h : 1; /* 0 is no id */
-}
-
-/* The journal's "same key": a hash of the SA's name and both keys, keys fed straight
- * from their wiped buffers (no copy, whatever their length). */
-static uint64_t
-sadb_key_fingerprint(const char *const *words, size_t n, const struct secbuf *enc,
+sadb_hash(const char *const *words, size_t n, const struct secbuf *enc,
     const struct secbuf *auth)
 {
 	crypto_generichash_state st;
@@ -168,15 +150,17 @@ sadb_key_fingerprint(const char *const *words, size_t n, const struct secbuf *en
 	crypto_generichash_init(&st, NULL, 0, sizeof(out));
 	for (i = 0; i < n; i++)
 		crypto_generichash_update(&st, (const uint8_t *)words[i], strlen(words[i]) + 1);
-	if (enc != NULL)
-		crypto_generichash_update(&st, secbuf_cdata(enc), secbuf_len(enc));
-	crypto_generichash_update(&st, (const uint8_t *)"|", 1);
-	if (auth != NULL)
-		crypto_generichash_update(&st, secbuf_cdata(auth), secbuf_len(auth));
+	if (enc != NULL || auth != NULL) {
+		if (enc != NULL)
+			crypto_generichash_update(&st, secbuf_cdata(enc), secbuf_len(enc));
+		crypto_generichash_update(&st, (const uint8_t *)"|", 1);
+		if (auth != NULL)
+			crypto_generichash_update(&st, secbuf_cdata(auth), secbuf_len(auth));
+	}
 	crypto_generichash_final(&st, out, sizeof(out));
 	sodium_memzero(&st, sizeof(st));
 	memcpy(&h, out, sizeof(h));
-	return h != 0 ? h : 1;
+	return h != 0 ? h : 1; /* 0 is no id */
 }
 
 static struct secbuf *
@@ -229,8 +213,8 @@ sadb_manual_sa(struct sadb *sd, const struct term_ctx *t, const Picsec__V1__Manu
 	id_words[3] = term->name;
 	id_words[4] = kind;
 	id_words[5] = spi;
-	sa->id = sadb_hash(id_words, 6, NULL, 0);
-	sa->key_fingerprint = sadb_key_fingerprint(id_words, 6, sa->enc_key, sa->auth_key);
+	sa->id = sadb_hash(id_words, 6, NULL, NULL);
+	sa->key_fingerprint = sadb_hash(id_words, 6, sa->enc_key, sa->auth_key);
 	m->id = sa->id;
 	m->origin = PICSEC__V1__SA_ORIGIN__SA_ORIGIN_MANUAL;
 	m->service_set = sa->service_set;

@@ -3,26 +3,14 @@
  * (wrong length, 0, 1 and p - 1 for MODP, points off the curve, small-order Curve25519
  * points); unknown groups are refused with a reason. */
 #include <criterion/criterion.h>
-#include <stdio.h>
 #include <string.h>
 
 #include <openssl/bn.h>
 
 #include "ike_dh.h"
+#include "vectors.h"
 
 static const uint16_t groups[] = { 1, 2, 5, 14, 15, 16, 19, 20, 24, 31 };
-
-static void
-unhex(const char *hex, uint8_t *out, size_t n)
-{
-	size_t i;
-	unsigned v;
-
-	for (i = 0; i < n; i++) {
-		cr_assert_eq(sscanf(hex + 2 * i, "%2x", &v), 1);
-		out[i] = (uint8_t)v;
-	}
-}
 
 Test(ike_dh, every_group_agrees)
 {

@@ -3,24 +3,10 @@
  * the IKE SA's keying material, a Child SA's with and without a new DH share, and the
  * rekeyed SKEYSEED. Also the PRF's own answers (RFC 2202, RFC 4231) and prf+'s limit. */
 #include <criterion/criterion.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "ike_kdf.h"
-
-static size_t
-unhex(const char *hex, uint8_t *out, size_t max)
-{
-	size_t n = strlen(hex) / 2, i;
-	unsigned v;
-
-	cr_assert_leq(n, max);
-	for (i = 0; i < n; i++) {
-		cr_assert_eq(sscanf(hex + 2 * i, "%2x", &v), 1);
-		out[i] = (uint8_t)v;
-	}
-	return n;
-}
+#include "vectors.h"
 
 static void
 assert_hex(const uint8_t *got, const char *want_hex, const char *what)

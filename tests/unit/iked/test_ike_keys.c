@@ -3,23 +3,11 @@
  * HMAC-SHA1 PRF, HMAC-SHA1-96 integrity and AES-128 encryption). PSK AUTH is checked
  * against Python's hmac in tests/vectors/test_ike_sk_xcheck.c. */
 #include <criterion/criterion.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "ike_keys.h"
 #include "ike_sk.h"
-
-static void
-unhex(const char *hex, uint8_t *out, size_t n)
-{
-	size_t i;
-	unsigned v;
-
-	for (i = 0; i < n; i++) {
-		cr_assert_eq(sscanf(hex + 2 * i, "%2x", &v), 1);
-		out[i] = (uint8_t)v;
-	}
-}
+#include "vectors.h"
 
 static struct ike_proposal
 proposal(uint16_t encr, uint16_t bits, uint16_t prf, uint16_t integ)
