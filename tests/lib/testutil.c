@@ -66,8 +66,12 @@ pid_t
 test_spawn_as(const char *const argv[], const char *stdout_path, uid_t uid)
 {
 	pid_t parent = getpid(), pid;
-	int fd;
+	int fd, prog;
 
+	/* Opened here, executed by descriptor: another uid may run the program even where it
+	 * could not walk the path to it (a build tree in a private temporary directory). */
+	prog = open(argv[0], O_RDONLY | O_CLOEXEC);
+	cr_assert_neq(prog, -1, "%s: %s", argv[0], strerror(errno));
 	pid = fork();
 	cr_assert_neq(pid, -1, "fork: %s", strerror(errno));
 	if (pid == 0) {
@@ -83,10 +87,11 @@ test_spawn_as(const char *const argv[], const char *stdout_path, uid_t uid)
 		}
 		if (uid != (uid_t)-1 && (setgid((gid_t)uid) == -1 || setuid(uid) == -1))
 			_exit(126);
-		/* execv's prototype predates const; it does not change the strings. */
-		execv(argv[0], (char *const *)(uintptr_t)argv);
+		/* fexecve's prototype predates const; it does not change the strings. */
+		fexecve(prog, (char *const *)(uintptr_t)argv, environ);
 		_exit(127);
 	}
+	close(prog);
 	return pid;
 }
 
