@@ -4,6 +4,7 @@
 
 #include "bus.pb-c.h"
 #include "config.pb-c.h"
+#include "ike.pb-c.h"
 #include "sa.pb-c.h"
 #include "envelope.pb-c.h"
 
@@ -51,6 +52,17 @@ static const struct catalog_entry catalog[] = {
 	[MT(SA_CLEARED)] = { &picsec__v1__sa_cleared__descriptor, MT(NONE) },
 	[MT(PIC_GET_STATS)] = { &picsec__v1__pic_get_stats__descriptor, MT(PIC_STATS) },
 	[MT(PIC_STATS)] = { &picsec__v1__pic_stats__descriptor, MT(NONE) },
+	[MT(SA_INSTALL)] = { &picsec__v1__sa_install__descriptor, MT(SA_INSTALLED) },
+	[MT(SA_INSTALLED)] = { &picsec__v1__sa_installed__descriptor, MT(NONE) },
+	[MT(SA_REMOVE)] = { &picsec__v1__sa_remove__descriptor, MT(SA_REMOVED) },
+	[MT(SA_REMOVED)] = { &picsec__v1__sa_removed__descriptor, MT(NONE) },
+	[MT(SA_ACQUIRE)] = { &picsec__v1__sa_acquire__descriptor, MT(NONE) },
+	[MT(IKE_GET_LIST)] = { &picsec__v1__ike_get_list__descriptor, MT(IKE_LIST) },
+	[MT(IKE_LIST)] = { &picsec__v1__ike_list__descriptor, MT(NONE) },
+	[MT(IKE_CLEAR)] = { &picsec__v1__ike_clear__descriptor, MT(IKE_CLEARED) },
+	[MT(IKE_CLEARED)] = { &picsec__v1__ike_cleared__descriptor, MT(NONE) },
+	[MT(IKE_GET_STATS)] = { &picsec__v1__ike_get_stats__descriptor, MT(IKE_STATS) },
+	[MT(IKE_STATS)] = { &picsec__v1__ike_stats__descriptor, MT(NONE) },
 };
 
 const ProtobufCMessageDescriptor *
