@@ -29,6 +29,8 @@ void
 sadb_config(struct sadb *sd, const Picsec__V1__ConfigSnapshot *snap)
 {
 	struct sadb_pic *want = NULL;
+	uint64_t *gone;
+	size_t ngone;
 	char err[256];
 
 	/* A reply to our request may arrive after a newer commit's event. */
@@ -45,8 +47,12 @@ sadb_config(struct sadb *sd, const Picsec__V1__ConfigSnapshot *snap)
 	}
 	sd->have_config = true;
 	sd->config_generation = snap->generation;
+	sadb_dynamic_carry(sd, want, &gone, &ngone);
 	sadb_apply(sd, want);
 	sadb_lifetimes_arm(sd);
+	if (ngone > 0)
+		sadb_dynamic_removed(sd, gone, ngone, "its term is no longer configured");
+	free(gone);
 }
 
 struct sadb *

@@ -1,6 +1,6 @@
 /* From a committed configuration to SAs: each manual term of each rule of each service set
  * gives one SA per direction (bidirectional: two), on the PIC the service set is anchored
- * on. Everything the PICs need is resolved here: defaults, the service set's settings
+ * on; each dynamic term gives two templates that negotiated SAs are completed from. Everything the PICs need is resolved here: defaults, the service set's settings
  * under the term's, the traffic selectors. */
 #include "sadb_impl.h"
 
@@ -49,6 +49,10 @@ sadb_pic_free(struct sadb_pic *pic)
 	if (pic == NULL)
 		return;
 	for (sa = pic->sas; sa != NULL; sa = nsa) {
+		nsa = sa->next;
+		sadb_sa_free(sa);
+	}
+	for (sa = pic->templates; sa != NULL; sa = nsa) {
 		nsa = sa->next;
 		sadb_sa_free(sa);
 	}
@@ -111,7 +115,7 @@ sadb_rule(const Picsec__V1__ConfigSnapshot *snap, const char *name)
 }
 
 /* Copies an address (4 or 16 bytes) into storage and points msg at it. */
-static void
+void
 sadb_addr(const Picsec__V1__IpAddress *a, uint8_t *storage, Picsec__V1__IpAddress *msg)
 {
 	picsec__v1__ip_address__init(msg);
@@ -122,7 +126,7 @@ sadb_addr(const Picsec__V1__IpAddress *a, uint8_t *storage, Picsec__V1__IpAddres
 	msg->addr.len = a->addr.len;
 }
 
-static Picsec__V1__IpPrefix *
+Picsec__V1__IpPrefix *
 sadb_prefix(const Picsec__V1__IpPrefix *p, uint8_t *storage, Picsec__V1__IpPrefix *msg)
 {
 	picsec__v1__ip_prefix__init(msg);
@@ -138,7 +142,7 @@ sadb_prefix(const Picsec__V1__IpPrefix *p, uint8_t *storage, Picsec__V1__IpPrefi
 /* A 64-bit BLAKE2b of the words given, NUL-separated: an SA's id. With keys, the
  * journal's "same key" fingerprint; the keys are fed straight from their wiped buffers
  * (no copy, whatever their length). */
-static uint64_t
+uint64_t
 sadb_hash(const char *const *words, size_t n, const struct secbuf *enc,
     const struct secbuf *auth)
 {
@@ -163,7 +167,7 @@ sadb_hash(const char *const *words, size_t n, const struct secbuf *enc,
 	return h != 0 ? h : 1; /* 0 is no id */
 }
 
-static struct secbuf *
+struct secbuf *
 sadb_secret(const Picsec__V1__Secret *s)
 {
 	return s != NULL && s->material.len > 0 ? secbuf_copy(s->material.data,
@@ -177,57 +181,27 @@ struct term_ctx {
 	unsigned order;
 };
 
-/* One SA of a manual term in one direction. */
-static struct sadb_sa *
-sadb_manual_sa(struct sadb *sd, const struct term_ctx *t, const Picsec__V1__ManualSaDirection *d,
-    Picsec__V1__SaDirection dir)
+/* Points the wire form's pointers at the SA's own storage (after a copy moved it). */
+void
+sadb_sa_point(struct sadb_sa *sa)
 {
-	const Picsec__V1__Term *term = t->term;
-	const Picsec__V1__ServiceSet *ss = t->ss;
-	bool out = dir == PICSEC__V1__SA_DIRECTION__SA_DIRECTION_OUTBOUND;
-	struct sadb_sa *sa = calloc(1, sizeof(*sa));
-	char spi[24], kind[24];
-	const char *id_words[7];
-	Picsec__V1__Sa *m;
+	Picsec__V1__Sa *m = &sa->msg;
 
-	if (sa == NULL)
-		return NULL;
-	m = &sa->msg;
-	picsec__v1__sa__init(m);
-	snprintf(sa->service_set, sizeof(sa->service_set), "%s", ss->name);
-	snprintf(sa->rule, sizeof(sa->rule), "%s", t->rule->name);
-	snprintf(sa->term, sizeof(sa->term), "%s", term->name);
-	sa->enc_key = sadb_secret(d->enc_key);
-	sa->auth_key = sadb_secret(d->auth_key);
-	if ((d->enc_key != NULL && d->enc_key->material.len > 0 && sa->enc_key == NULL) ||
-	    (d->auth_key != NULL && d->auth_key->material.len > 0 && sa->auth_key == NULL)) {
-		sadb_sa_free(sa);
-		return NULL;
-	}
-	/* The same SA keeps its id across restarts; its keys are not part of it. */
-	snprintf(spi, sizeof(spi), "%u/%u", d->spi, d->auxiliary_spi);
-	snprintf(kind, sizeof(kind), "%d/%d", (int)dir, (int)d->protocol);
-	id_words[0] = "manual";
-	id_words[1] = ss->name;
-	id_words[2] = t->rule->name;
-	id_words[3] = term->name;
-	id_words[4] = kind;
-	id_words[5] = spi;
-	sa->id = sadb_hash(id_words, 6, NULL, NULL);
-	sa->key_fingerprint = sadb_hash(id_words, 6, sa->enc_key, sa->auth_key);
-	m->id = sa->id;
-	m->origin = PICSEC__V1__SA_ORIGIN__SA_ORIGIN_MANUAL;
 	m->service_set = sa->service_set;
 	m->rule = sa->rule;
 	m->term = sa->term;
-	m->order = t->order;
-	m->direction = dir;
-	m->protocol = d->protocol;
-	m->mode = PICSEC__V1__SA_MODE__SA_MODE_TUNNEL;
-	m->spi = d->spi;
-	m->auxiliary_spi = d->auxiliary_spi;
-	m->enc_algorithm = d->enc_algorithm;
-	m->auth_algorithm = d->auth_algorithm;
+	sa->local_msg.addr.data = sa->local_msg.addr.len > 0 ? sa->local : NULL;
+	sa->remote_msg.addr.data = sa->remote_msg.addr.len > 0 ? sa->remote : NULL;
+	m->local_gateway = &sa->local_msg;
+	m->remote_gateway = &sa->remote_msg;
+	sa->src_msg.addr.data = sa->src;
+	sa->dst_msg.addr.data = sa->dst;
+	if (m->source != NULL)
+		m->source = &sa->src_msg;
+	if (m->destination != NULL)
+		m->destination = &sa->dst_msg;
+	m->enc_key = NULL;
+	m->auth_key = NULL;
 	if (sa->enc_key != NULL) {
 		picsec__v1__secret__init(&sa->enc_secret);
 		sa->enc_secret.material.data = secbuf_data(sa->enc_key);
@@ -240,11 +214,32 @@ sadb_manual_sa(struct sadb *sd, const struct term_ctx *t, const Picsec__V1__Manu
 		sa->auth_secret.material.len = secbuf_len(sa->auth_key);
 		m->auth_key = &sa->auth_secret;
 	}
+}
+
+/* What a term says of its SAs in one direction, whether manual or negotiated: names, SPD
+ * order, gateways, the outer header, the replay window, the traffic. */
+static struct sadb_sa *
+sadb_term_sa(const struct term_ctx *t, Picsec__V1__SaDirection dir)
+{
+	const Picsec__V1__Term *term = t->term;
+	const Picsec__V1__ServiceSet *ss = t->ss;
+	bool out = dir == PICSEC__V1__SA_DIRECTION__SA_DIRECTION_OUTBOUND;
+	struct sadb_sa *sa = calloc(1, sizeof(*sa));
+	Picsec__V1__Sa *m;
+
+	if (sa == NULL)
+		return NULL;
+	m = &sa->msg;
+	picsec__v1__sa__init(m);
+	snprintf(sa->service_set, sizeof(sa->service_set), "%s", ss->name);
+	snprintf(sa->rule, sizeof(sa->rule), "%s", t->rule->name);
+	snprintf(sa->term, sizeof(sa->term), "%s", term->name);
+	m->order = t->order;
+	m->direction = dir;
+	m->mode = PICSEC__V1__SA_MODE__SA_MODE_TUNNEL;
 	sadb_addr(ss->local_gateway != NULL ? ss->local_gateway->address : NULL, sa->local,
 	    &sa->local_msg);
 	sadb_addr(term->remote_gateway, sa->remote, &sa->remote_msg);
-	m->local_gateway = &sa->local_msg;
-	m->remote_gateway = &sa->remote_msg;
 	if (!out)
 		m->replay_window = term->no_anti_replay || ss->no_anti_replay ? 0 :
 		    term->anti_replay_window_size != 0 ? term->anti_replay_window_size :
@@ -264,9 +259,73 @@ sadb_manual_sa(struct sadb *sd, const struct term_ctx *t, const Picsec__V1__Manu
 	    &sa->src_msg);
 	m->destination = sadb_prefix(out ? term->destination_address : term->source_address,
 	    sa->dst, &sa->dst_msg);
-	if (out)
+	sadb_sa_point(sa);
+	return sa;
+}
+
+/* One SA of a manual term in one direction. */
+static struct sadb_sa *
+sadb_manual_sa(struct sadb *sd, const struct term_ctx *t, const Picsec__V1__ManualSaDirection *d,
+    Picsec__V1__SaDirection dir)
+{
+	struct sadb_sa *sa = sadb_term_sa(t, dir);
+	char spi[24], kind[24];
+	const char *id_words[7];
+	Picsec__V1__Sa *m;
+
+	if (sa == NULL)
+		return NULL;
+	m = &sa->msg;
+	sa->enc_key = sadb_secret(d->enc_key);
+	sa->auth_key = sadb_secret(d->auth_key);
+	if ((d->enc_key != NULL && d->enc_key->material.len > 0 && sa->enc_key == NULL) ||
+	    (d->auth_key != NULL && d->auth_key->material.len > 0 && sa->auth_key == NULL)) {
+		sadb_sa_free(sa);
+		return NULL;
+	}
+	/* The same SA keeps its id across restarts; its keys are not part of it. */
+	snprintf(spi, sizeof(spi), "%u/%u", d->spi, d->auxiliary_spi);
+	snprintf(kind, sizeof(kind), "%d/%d", (int)dir, (int)d->protocol);
+	id_words[0] = "manual";
+	id_words[1] = t->ss->name;
+	id_words[2] = t->rule->name;
+	id_words[3] = t->term->name;
+	id_words[4] = kind;
+	id_words[5] = spi;
+	sa->id = sadb_hash(id_words, 6, NULL, NULL);
+	sa->key_fingerprint = sadb_hash(id_words, 6, sa->enc_key, sa->auth_key);
+	m->id = sa->id;
+	m->origin = PICSEC__V1__SA_ORIGIN__SA_ORIGIN_MANUAL;
+	m->protocol = d->protocol;
+	m->spi = d->spi;
+	m->auxiliary_spi = d->auxiliary_spi;
+	m->enc_algorithm = d->enc_algorithm;
+	m->auth_algorithm = d->auth_algorithm;
+	sadb_sa_point(sa);
+	if (dir == PICSEC__V1__SA_DIRECTION__SA_DIRECTION_OUTBOUND)
 		m->seq_start = sadb_journal_start(sd, sa->id, sa->key_fingerprint);
 	return sa;
+}
+
+/* A dynamic term's SAs in both directions, without keys: what iked's negotiated SAs are
+ * completed from (sadb_dynamic.c). */
+static int
+sadb_dynamic_templates(struct sadb_pic *pic, const struct term_ctx *t)
+{
+	struct sadb_sa *in = sadb_term_sa(t, PICSEC__V1__SA_DIRECTION__SA_DIRECTION_INBOUND);
+	struct sadb_sa *out = sadb_term_sa(t, PICSEC__V1__SA_DIRECTION__SA_DIRECTION_OUTBOUND);
+
+	if (in == NULL || out == NULL) {
+		sadb_sa_free(in);
+		sadb_sa_free(out);
+		return -1;
+	}
+	in->msg.origin = out->msg.origin = PICSEC__V1__SA_ORIGIN__SA_ORIGIN_DYNAMIC;
+	in->pic = out->pic = pic;
+	in->next = out;
+	out->next = pic->templates;
+	pic->templates = in;
+	return 0;
 }
 
 static int
@@ -379,10 +438,17 @@ sadb_build_set(struct sadb *sd, struct sadb_pic **pics, const Picsec__V1__Config
 		for (i = 0; i < t.rule->n_terms; i++) {
 			t.term = t.rule->terms[i];
 			t.order++;
-			if (t.term->manual == NULL)
+			if (t.term->manual == NULL && t.term->dynamic == NULL)
 				continue;
+			/* Routed into the PIC either way: a dynamic term without its SAs yet is
+			 * where traffic asks for them (acquire). */
 			if (sadb_add_prefix(set, t.term->destination_address) == -1)
 				goto oom;
+			if (t.term->dynamic != NULL) {
+				if (sadb_dynamic_templates(pic, &t) == -1)
+					goto oom;
+				continue;
+			}
 			for (k = 0; k < t.term->manual->n_directions; k++) {
 				const Picsec__V1__ManualSaDirection *d = t.term->manual->directions[k];
 				bool in = d->direction != PICSEC__V1__SA_DIRECTION__SA_DIRECTION_OUTBOUND;

@@ -9,7 +9,7 @@
 #include "log.h"
 #include "u64map.h"
 
-enum { SADB_CONFIG_TIMEOUT_MS = 5000 };
+enum { SADB_CONFIG_TIMEOUT_MS = 5000, SADB_SPI_BATCH_MAX = 64, SADB_INSTALL_MAX = 16 };
 
 static void
 sadb_config_event(struct bus_msg *m, const ProtobufCMessage *payload, void *ctx)
@@ -52,6 +52,7 @@ sadb_alloc_spi(struct bus_msg *m, const ProtobufCMessage *payload, void *ctx)
 {
 	const Picsec__V1__SaAllocSpi *req = (const Picsec__V1__SaAllocSpi *)payload;
 	Picsec__V1__SaSpi reply = PICSEC__V1__SA_SPI__INIT;
+	uint32_t more[SADB_SPI_BATCH_MAX];
 	const uint8_t *dst = NULL;
 	size_t dstlen = 0;
 
@@ -68,11 +69,67 @@ sadb_alloc_spi(struct bus_msg *m, const ProtobufCMessage *payload, void *ctx)
 		bus_reply_error(m, ERRC(INVALID_ARGUMENT), "the destination is no IP address");
 		return;
 	}
+	if (req->count > SADB_SPI_BATCH_MAX) {
+		bus_reply_error(m, ERRC(INVALID_ARGUMENT), "at most 64 SPIs at a time");
+		return;
+	}
 	if ((reply.spi = sadb_spi_alloc(ctx, req->protocol, dst, dstlen)) == 0) {
 		bus_reply_error(m, ERRC(RESOURCE_EXHAUSTED), "no free SPI found");
 		return;
 	}
+	/* A batch spares iked a round trip per Child SA; a short one is still an answer. */
+	reply.more = more;
+	while (req->count > 1 && reply.n_more + 1 < req->count &&
+	    (more[reply.n_more] = sadb_spi_alloc(ctx, req->protocol, dst, dstlen)) != 0)
+		reply.n_more++;
 	bus_reply(m, MT(SA_SPI), &reply.base);
+}
+
+static void
+sadb_install(struct bus_msg *m, const ProtobufCMessage *payload, void *ctx)
+{
+	const Picsec__V1__SaInstall *req = (const Picsec__V1__SaInstall *)payload;
+	Picsec__V1__SaInstalled reply = PICSEC__V1__SA_INSTALLED__INIT;
+	uint64_t ids[SADB_INSTALL_MAX];
+	char err[256];
+
+	if (req->n_sas == 0 || req->n_sas > SADB_INSTALL_MAX) {
+		bus_reply_error(m, ERRC(INVALID_ARGUMENT), "1 to 16 SAs at a time");
+		return;
+	}
+	if (!((struct sadb *)ctx)->have_config) {
+		bus_reply_error(m, ERRC(UNAVAILABLE), "sadb has no configuration yet");
+		return;
+	}
+	if (sadb_dynamic_install(ctx, req->sas, req->n_sas, ids, err, sizeof(err)) == -1) {
+		log_warnx("install refused: %s", err);
+		bus_reply_error(m, ERRC(INVALID_ARGUMENT), "%s", err);
+		return;
+	}
+	reply.ids = ids;
+	reply.n_ids = req->n_sas;
+	bus_reply(m, MT(SA_INSTALLED), &reply.base);
+}
+
+static void
+sadb_remove(struct bus_msg *m, const ProtobufCMessage *payload, void *ctx)
+{
+	const Picsec__V1__SaRemove *req = (const Picsec__V1__SaRemove *)payload;
+	Picsec__V1__SaRemoved reply = PICSEC__V1__SA_REMOVED__INIT;
+	uint64_t *removed = calloc(req->n_ids + 1, sizeof(*removed));
+
+	if (removed == NULL) {
+		bus_reply_error(m, ERRC(RESOURCE_EXHAUSTED), "out of memory");
+		return;
+	}
+	reply.n_ids = sadb_dynamic_remove(ctx, req->ids, req->n_ids, removed);
+	reply.ids = removed;
+	reply.reason = req->reason;
+	if (reply.n_ids > 0)
+		log_info("%zu negotiated SA%s removed: %s", reply.n_ids,
+		    reply.n_ids == 1 ? "" : "s", req->reason[0] != '\0' ? req->reason : "by iked");
+	bus_reply(m, MT(SA_REMOVED), &reply.base);
+	free(removed);
 }
 
 struct sa_list_build {
@@ -150,6 +207,8 @@ static const struct bus_handler sadb_handlers[] = {
 	[MT(SA_ALLOC_SPI)] = { sadb_alloc_spi },
 	[MT(SA_GET_LIST)] = { sadb_get_list },
 	[MT(SA_CLEAR)] = { sadb_clear_handler },
+	[MT(SA_INSTALL)] = { sadb_install },
+	[MT(SA_REMOVE)] = { sadb_remove },
 };
 
 static void

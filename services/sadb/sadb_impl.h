@@ -68,6 +68,7 @@ struct sadb_pic {
 	char topic[SADB_NAME_MAX + 8];
 	uint64_t seq;
 	struct sadb_sa *sas;
+	struct sadb_sa *templates;  /* dynamic terms, per direction, without keys (not streamed) */
 	struct sadb_set *sets;
 	uint64_t last_status_ms;
 	uint64_t applied_incarnation, applied_seq;
@@ -98,6 +99,29 @@ void sadb_set_free(struct sadb_set *set);
 void sadb_pic_free(struct sadb_pic *pic);
 /* Whether two SAs say the same to a PIC (keys included). */
 bool sadb_sa_same(const struct sadb_sa *a, const struct sadb_sa *b);
+/* Points sa->msg's pointers at sa's own storage (after a copy). */
+void sadb_sa_point(struct sadb_sa *sa);
+void sadb_addr(const Picsec__V1__IpAddress *a, uint8_t *storage, Picsec__V1__IpAddress *msg);
+Picsec__V1__IpPrefix *sadb_prefix(const Picsec__V1__IpPrefix *p, uint8_t *storage,
+    Picsec__V1__IpPrefix *msg);
+/* A 64-bit BLAKE2b of NUL-separated words (an id), with keys: a key fingerprint. */
+uint64_t sadb_hash(const char *const *words, size_t n, const struct secbuf *enc,
+    const struct secbuf *auth);
+struct secbuf *sadb_secret(const Picsec__V1__Secret *s);
+
+/* sadb_dynamic.c: negotiated SAs (iked installs and removes them; commits keep them while
+ * their term stays, completed from the term's new template). */
+/* Moves the dynamic SAs of the current PICs whose term want still has into want; the ids
+ * of the others go into *gone (free it), their count in *ngone. */
+void sadb_dynamic_carry(struct sadb *sd, struct sadb_pic *want, uint64_t **gone,
+    size_t *ngone);
+/* Installs the SAs of one Child SA: ids[i] for sas[i]; -1 with the reason in err. */
+int sadb_dynamic_install(struct sadb *sd, Picsec__V1__Sa *const *sas, size_t n, uint64_t *ids,
+    char *err, size_t errlen);
+/* Removes dynamic SAs by id; the ids removed go into removed (room for n), their count. */
+size_t sadb_dynamic_remove(struct sadb *sd, const uint64_t *ids, size_t n, uint64_t *removed);
+/* Tells iked that dynamic SAs went on sadb's own account (clear, commit). */
+void sadb_dynamic_removed(struct sadb *sd, const uint64_t *ids, size_t n, const char *reason);
 
 /* sadb.c */
 /* Follows a committed configuration: builds, diffs, publishes. */
@@ -115,6 +139,12 @@ void sadb_pics_check(struct sadb *sd);
 void sadb_pic_remove(struct sadb *sd, struct sadb_sa *sa);
 /* Takes every SA (of one service set, or all) out and tells the PICs; the count. */
 unsigned sadb_clear(struct sadb *sd, const char *service_set);
+/* Adds SAs to (or replaces same-id SAs of) pic and tells it in one update. */
+void sadb_pic_add(struct sadb *sd, struct sadb_pic *pic, struct sadb_sa **sas, size_t n);
+/* Takes SAs out of their PICs quietly; the caller publishes. */
+void sadb_pic_unlink(struct sadb *sd, struct sadb_sa *sa);
+/* Publishes the removal of ids from pic. */
+void sadb_pic_publish_removes(struct sadb *sd, struct sadb_pic *pic, uint64_t *ids, size_t n);
 
 /* sadb_lifetime.c: soft and hard lifetimes, in seconds (timers) and kilobytes (reports). */
 void sadb_lifetimes_arm(struct sadb *sd);

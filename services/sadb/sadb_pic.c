@@ -204,9 +204,17 @@ sadb_apply_pic(struct sadb *sd, struct sadb_pic *cur, struct sadb_pic *want)
 		sadb_set_free(set);
 	}
 	cur->sets = want != NULL ? want->sets : NULL;
+	for (sa = cur->templates; sa != NULL; sa = next) {
+		next = sa->next;
+		sadb_sa_free(sa);
+	}
+	cur->templates = want != NULL ? want->templates : NULL;
+	for (sa = cur->templates; sa != NULL; sa = sa->next)
+		sa->pic = cur;
 	if (want != NULL) {
 		want->sas = NULL;
 		want->sets = NULL;
+		want->templates = NULL;
 	}
 	for (sa = cur->sas; sa != NULL; sa = sa->next) {
 		sa->pic = cur;
@@ -338,6 +346,49 @@ sadb_pic_remove(struct sadb *sd, struct sadb_sa *sa)
 	sadb_publish(sd, pic, NULL, 0, &id, 1, false);
 }
 
+void
+sadb_pic_unlink(struct sadb *sd, struct sadb_sa *sa)
+{
+	sadb_pic_remove_quiet(sd, sa->pic, sa);
+}
+
+void
+sadb_pic_publish_removes(struct sadb *sd, struct sadb_pic *pic, uint64_t *ids, size_t n)
+{
+	if (n > 0)
+		sadb_publish(sd, pic, NULL, 0, ids, n, false);
+}
+
+void
+sadb_pic_add(struct sadb *sd, struct sadb_pic *pic, struct sadb_sa **sas, size_t n)
+{
+	Picsec__V1__Sa **upsert = calloc(n + 1, sizeof(*upsert));
+	struct sadb_sa *old;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if ((old = sadb_pic_sa(pic, sas[i]->id)) != NULL)
+			sadb_pic_remove_quiet(sd, pic, old);
+		sas[i]->pic = pic;
+		sas[i]->created_ns = realtime_ns();
+		sas[i]->next = pic->sas;
+		pic->sas = sas[i];
+		if (u64map_put(sd->sas_by_id, sas[i]->id, sas[i]) == -1)
+			log_warnx("SA %016llx: out of memory indexing it",
+			    (unsigned long long)sas[i]->id);
+		if (upsert != NULL)
+			upsert[i] = &sas[i]->msg;
+	}
+	if (upsert == NULL) {
+		/* Skip a number: the PIC sees the gap and takes the snapshot, which has them. */
+		log_warnx("PIC %s: out of memory publishing SAs", pic->name);
+		pic->seq++;
+		return;
+	}
+	sadb_publish(sd, pic, upsert, n, NULL, 0, false);
+	free(upsert);
+}
+
 /* Clearing: negotiated SAs go (iked negotiates new ones on demand); configured ones are
  * pushed again from scratch, which resets their replay windows and counters in the PIC.
  * Outbound ones continue above the journal's mark: the key is the same. */
@@ -347,21 +398,23 @@ sadb_clear(struct sadb *sd, const char *service_set)
 	struct sadb_pic *pic;
 	struct sadb_sa *sa, *next;
 	Picsec__V1__Sa **again;
-	uint64_t *ids;
-	size_t n, nids, nagain;
+	uint64_t *ids, *dyn;
+	size_t n, nids, nagain, ndyn;
 	unsigned count = 0;
 
 	for (pic = sd->pics; pic != NULL; pic = pic->next) {
 		n = sadb_count_sas(pic);
 		ids = calloc(n + 1, sizeof(*ids));
 		again = calloc(n + 1, sizeof(*again));
-		if (ids == NULL || again == NULL) {
+		dyn = calloc(n + 1, sizeof(*dyn));
+		if (ids == NULL || again == NULL || dyn == NULL) {
 			log_warnx("PIC %s: out of memory clearing SAs", pic->name);
 			free(ids);
 			free(again);
+			free(dyn);
 			continue;
 		}
-		nids = nagain = 0;
+		nids = nagain = ndyn = 0;
 		for (sa = pic->sas; sa != NULL; sa = next) {
 			next = sa->next;
 			if (service_set[0] != '\0' && strcmp(sa->service_set, service_set) != 0)
@@ -369,6 +422,7 @@ sadb_clear(struct sadb *sd, const char *service_set)
 			ids[nids++] = sa->id;
 			count++;
 			if (sa->msg.origin == PICSEC__V1__SA_ORIGIN__SA_ORIGIN_DYNAMIC) {
+				dyn[ndyn++] = sa->id;
 				sadb_pic_remove_quiet(sd, pic, sa);
 				continue;
 			}
@@ -383,8 +437,11 @@ sadb_clear(struct sadb *sd, const char *service_set)
 			sadb_publish(sd, pic, NULL, 0, ids, nids, false);
 		if (nagain > 0)
 			sadb_publish(sd, pic, again, nagain, NULL, 0, false);
+		if (ndyn > 0)
+			sadb_dynamic_removed(sd, dyn, ndyn, "cleared");
 		free(ids);
 		free(again);
+		free(dyn);
 	}
 	return count;
 }

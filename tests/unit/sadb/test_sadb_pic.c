@@ -194,10 +194,15 @@ Test(clear, negotiated_sas_go_for_good)
 	fx_pubs_clear();
 
 	cr_assert_eq(sadb_clear(fx_sd, ""), 2);
-	cr_assert_eq(fx_npubs(), 2);
+	cr_assert_eq(fx_npubs(), 3);
 	gone = fx_update(0, "ms-0/0/0");
 	again = fx_update(1, "ms-0/0/0");
 	cr_assert(fx_removes(gone, in_id) && fx_removes(gone, out_id));
+	/* iked hears of it, to delete the Child SA at the peer. */
+	cr_assert_str_eq(fx_pub(2)->topic, "sa.removed");
+	cr_assert_eq(fx_pub(2)->type, MT(SA_REMOVED));
+	cr_assert_eq(((const Picsec__V1__SaRemoved *)fx_pub(2)->msg)->n_ids, 1);
+	cr_assert_eq(((const Picsec__V1__SaRemoved *)fx_pub(2)->msg)->ids[0], out_id);
 	cr_assert_eq(again->n_upsert, 1);
 	cr_assert_eq(again->upsert[0]->id, in_id);
 	cr_assert_null(u64map_get(fx_sd->sas_by_id, out_id));
