@@ -18,6 +18,7 @@ static const char *const state_names[] = {
 	[IKE_SA_AUTH_SENT] = "IKE_AUTH sent",
 	[IKE_SA_INIT_DONE] = "IKE_SA_INIT answered",
 	[IKE_SA_ESTABLISHED] = "established",
+	[IKE_SA_DELETING] = "deleting",
 	[IKE_SA_DEAD] = "dead",
 };
 
@@ -75,6 +76,24 @@ ike_child_clear(struct ike_child *c)
 	if (c->keymat != NULL)
 		sodium_free(c->keymat);
 	memset(c, 0, sizeof(*c));
+}
+
+void
+ike_sa_set_events(struct ike_sa *sa, const struct ike_sa_events *ev)
+{
+	sa->ev = *ev;
+}
+
+void
+ike_sa_child_down(struct ike_sa *sa, const char *why)
+{
+	if (!sa->have_child)
+		return;
+	if (sa->child_announced && sa->ev.child_down != NULL)
+		sa->ev.child_down(sa->ev.ctx, sa, &sa->child, why);
+	sa->child_announced = false;
+	sa->have_child = false;
+	ike_child_clear(&sa->child);
 }
 
 void
@@ -146,11 +165,12 @@ ike_sa_derive(struct ike_sa *sa, const uint8_t *secret, size_t secret_len)
 }
 
 int
-ike_sa_seal(struct ike_sa *sa, uint8_t exchange, bool response, const uint8_t *inner,
-    size_t inner_len, uint8_t first, uint8_t *out, size_t cap, size_t *outlen)
+ike_sa_seal(struct ike_sa *sa, uint8_t exchange, bool response, uint32_t msgid,
+    const uint8_t *inner, size_t inner_len, uint8_t first, uint8_t *out, size_t cap,
+    size_t *outlen)
 {
 	struct ike_header h = {
-		.spi_i = sa->spi_i, .spi_r = sa->spi_r, .exchange = exchange, .msgid = sa->msgid,
+		.spi_i = sa->spi_i, .spi_r = sa->spi_r, .exchange = exchange, .msgid = msgid,
 		.flags = (uint8_t)((sa->initiator ? IKE_FLAG_INITIATOR : 0) |
 		    (response ? IKE_FLAG_RESPONSE : 0)),
 	};
@@ -217,26 +237,76 @@ ike_sa_start(struct ike_sa *sa, uint8_t *out, size_t cap, size_t *outlen)
 	return ike_init_request(sa, out, cap, outlen);
 }
 
+/* After a transition: the Child SA is announced when the IKE SA comes up with it, and
+ * goes down when the IKE SA dies; the message ID windows start at establishment. */
+static void
+ike_sa_entered(struct ike_sa *sa, enum ike_sa_state before)
+{
+	if (before != IKE_SA_ESTABLISHED && sa->state == IKE_SA_ESTABLISHED) {
+		/* IKE_SA_INIT was 0 and IKE_AUTH 1, both the initiator's (§2.2). */
+		sa->req_msgid = sa->initiator ? 2 : 0;
+		sa->peer_msgid = sa->initiator ? 0 : 2;
+		if (sa->have_child && !sa->child_announced) {
+			sa->child_announced = true;
+			if (sa->ev.child_up != NULL)
+				sa->ev.child_up(sa->ev.ctx, sa, &sa->child);
+		}
+	}
+	if (sa->state == IKE_SA_DEAD)
+		ike_sa_child_down(sa, sa->error[0] != '\0' ? sa->error : "IKE SA gone");
+}
+
+/* Established: a request of the peer's (the next in its window) or the response to ours. */
+static int
+ike_sa_established_input(struct ike_sa *sa, struct ike_msg *m, bool response, uint8_t *plain,
+    uint8_t *out, size_t cap, size_t *outlen)
+{
+	if (m->hdr.spi_r != sa->spi_r)
+		return -1;
+	if (response) {
+		if (!sa->awaiting || m->hdr.msgid != sa->req_msgid ||
+		    m->hdr.exchange != sa->req_exchange || ike_sa_open(sa, m, plain, IKE_MAX_MSG) != 0)
+			return -1;
+		sa->awaiting = false;
+		sa->req_msgid++;
+		return m->hdr.exchange == IKE_INFORMATIONAL ? ike_info_response(sa, m) : 0;
+	}
+	if (m->hdr.msgid != sa->peer_msgid || ike_sa_open(sa, m, plain, IKE_MAX_MSG) != 0)
+		return -1;
+	sa->peer_msgid++;
+	switch (m->hdr.exchange) {
+	case IKE_INFORMATIONAL:
+		return ike_info_respond(sa, m, out, cap, outlen);
+	default:
+		/* CREATE_CHILD_SA is not offered yet: refused, the IKE SA stays (§1.3). */
+		return ike_info_refuse(sa, m, out, cap, outlen);
+	}
+}
+
 /* The transition function: what a message means in this state. */
 int
 ike_sa_input(struct ike_sa *sa, const uint8_t *msg, size_t len, uint8_t *out, size_t cap,
     size_t *outlen)
 {
 	struct ike_msg *m = calloc(1, sizeof(*m));
+	enum ike_sa_state before = sa->state;
 	uint8_t bad, *plain = NULL;
-	bool response;
+	bool response, established;
 	int rc = -1;
 
 	*outlen = 0;
 	if (m == NULL || ike_msg_parse(msg, len, m, &bad) != IKE_PARSE_OK)
 		goto out;
 	response = (m->hdr.flags & IKE_FLAG_RESPONSE) != 0;
-	/* Only our SA, only the peer's role, only the message expected (§2.2, §3.1). */
-	if (response != sa->initiator || m->hdr.spi_i == 0 ||
+	established = sa->state == IKE_SA_ESTABLISHED || sa->state == IKE_SA_DELETING;
+	/* Only our SA, only the peer's role, only the message expected (§2.2, §3.1). Once
+	 * established, either side asks; the I flag still names the original initiator. */
+	if ((!established && response != sa->initiator) || m->hdr.spi_i == 0 ||
 	    (sa->state != IKE_SA_IDLE && m->hdr.spi_i != sa->spi_i) ||
 	    ((m->hdr.flags & IKE_FLAG_INITIATOR) != 0) == sa->initiator)
 		goto out;
-	if (!sa->initiator && sa->state != IKE_SA_IDLE && m->hdr.msgid + 1 == sa->msgid &&
+	if (!response && sa->state != IKE_SA_IDLE &&
+	    m->hdr.msgid + 1 == (established ? sa->peer_msgid : sa->msgid) &&
 	    ike_sa_retransmitted(sa, msg, len, out, cap, outlen)) {
 		rc = 0;
 		goto out;
@@ -268,11 +338,15 @@ ike_sa_input(struct ike_sa *sa, const uint8_t *msg, size_t len, uint8_t *out, si
 		rc = ike_auth_response(sa, m);
 		break;
 	case IKE_SA_ESTABLISHED:
+	case IKE_SA_DELETING:
+		rc = ike_sa_established_input(sa, m, response, plain, out, cap, outlen);
+		break;
 	case IKE_SA_DEAD:
-		break; /* INFORMATIONAL and CREATE_CHILD_SA come with the next steps */
+		break;
 	}
-	if (rc == 0 && !sa->initiator && *outlen > 0)
+	if (rc == 0 && !response && *outlen > 0)
 		ike_sa_remember(sa, msg, len, out, *outlen);
+	ike_sa_entered(sa, before);
 out:
 	if (plain != NULL) {
 		sodium_memzero(plain, IKE_MAX_MSG);
@@ -280,4 +354,54 @@ out:
 	}
 	free(m);
 	return rc;
+}
+
+static int
+ike_sa_request(struct ike_sa *sa, bool ike, const uint32_t *spi_in, uint8_t *out, size_t cap,
+    size_t *outlen)
+{
+	*outlen = 0;
+	if (sa->state != IKE_SA_ESTABLISHED || sa->awaiting)
+		return -1;
+	return ike_info_request(sa, ike, spi_in, out, cap, outlen);
+}
+
+int
+ike_sa_delete(struct ike_sa *sa, uint8_t *out, size_t cap, size_t *outlen)
+{
+	if (ike_sa_request(sa, true, NULL, out, cap, outlen) != 0)
+		return -1;
+	ike_sa_child_down(sa, "IKE SA deleted");
+	sa->state = IKE_SA_DELETING;
+	return 0;
+}
+
+int
+ike_sa_delete_child(struct ike_sa *sa, uint32_t spi_in, uint8_t *out, size_t cap,
+    size_t *outlen)
+{
+	if (!sa->have_child || sa->child.spi_in != spi_in ||
+	    ike_sa_request(sa, false, &spi_in, out, cap, outlen) != 0)
+		return -1;
+	ike_sa_child_down(sa, "deleted");
+	return 0;
+}
+
+int
+ike_sa_liveness(struct ike_sa *sa, uint8_t *out, size_t cap, size_t *outlen)
+{
+	return ike_sa_request(sa, false, NULL, out, cap, outlen);
+}
+
+bool
+ike_sa_awaiting(const struct ike_sa *sa)
+{
+	return sa->awaiting;
+}
+
+void
+ike_sa_give_up(struct ike_sa *sa, const char *why)
+{
+	ike_sa_child_down(sa, why);
+	ike_sa_fail(sa, "%s", why);
 }

@@ -1,9 +1,11 @@
-/* One IKE SA and the exchanges that set it up (RFC 7296 §1.2): IKE_SA_INIT, then IKE_AUTH
- * with a pre-shared key and the first Child SA. Transport-free: a message goes in, at most
- * one message comes out, and the caller sends it (over UDP in picsec-iked, by function
- * call in the two-peer tests). One transition function (ike_sa.c) decides what an input
- * means in the SA's state; each exchange builds and checks its own messages
- * (ike_x_init.c, ike_x_auth.c). */
+/* One IKE SA and its exchanges (RFC 7296 §1.2): IKE_SA_INIT, then IKE_AUTH with a
+ * pre-shared key and the first Child SA, then INFORMATIONAL (Delete, liveness) either
+ * way. Transport-free: a message goes in, at most one message comes out, and the caller
+ * sends it (over UDP in picsec-iked, by function call in the two-peer tests); what
+ * happens to Child SAs is told through events. One transition function (ike_sa.c) decides
+ * what an input means in the SA's state; each exchange builds and checks its own messages
+ * (ike_x_init.c, ike_x_auth.c, ike_x_info.c). Once established, each side has at most one
+ * request of its own outstanding (a window of one, §2.3); the caller retransmits it. */
 #ifndef PICSEC_IKE_SA_H
 #define PICSEC_IKE_SA_H
 
@@ -21,7 +23,9 @@ enum {
 	IKE_N_NO_PROPOSAL_CHOSEN = 14,
 	IKE_N_INVALID_KE_PAYLOAD = 17,
 	IKE_N_AUTHENTICATION_FAILED = 24,
+	IKE_N_NO_ADDITIONAL_SAS = 35,
 	IKE_N_TS_UNACCEPTABLE = 38,
+	IKE_N_INITIAL_CONTACT = 16384,
 };
 
 /* What one side is configured with (from its Junos ike and ipsec policies). */
@@ -44,7 +48,8 @@ enum ike_sa_state {
 	IKE_SA_AUTH_SENT,	/* initiator: waits for the IKE_AUTH response */
 	IKE_SA_INIT_DONE,	/* responder: answered IKE_SA_INIT, waits for IKE_AUTH */
 	IKE_SA_ESTABLISHED,
-	IKE_SA_DEAD,		/* failed for good; the reason in ike_sa_error */
+	IKE_SA_DELETING,	/* we sent the IKE SA's Delete; waits for the answer */
+	IKE_SA_DEAD,		/* failed or deleted for good; the reason in ike_sa_error */
 };
 
 const char *ike_sa_state_name(enum ike_sa_state s);
@@ -62,9 +67,19 @@ struct ike_child {
 
 struct ike_sa;
 
+/* What happened to Child SAs, as it happens (inside ike_sa_input and the request calls):
+ * up: install it; down: remove it (why: "deleted by the peer", "IKE SA deleted", ...). */
+struct ike_sa_events {
+	void (*child_up)(void *ctx, struct ike_sa *sa, const struct ike_child *c);
+	void (*child_down)(void *ctx, struct ike_sa *sa, const struct ike_child *c,
+	    const char *why);
+	void *ctx;
+};
+
 /* child_spi: our inbound SPI for the first Child SA (sadb allocates it). */
 struct ike_sa *ike_sa_new(const struct ike_peer_cfg *cfg, bool initiator, uint32_t child_spi);
 void ike_sa_free(struct ike_sa *sa);
+void ike_sa_set_events(struct ike_sa *sa, const struct ike_sa_events *ev);
 
 /* Initiator: the IKE_SA_INIT request. 0, or -1 with the reason in ike_sa_error. */
 int ike_sa_start(struct ike_sa *sa, uint8_t *out, size_t cap, size_t *outlen);
@@ -73,6 +88,21 @@ int ike_sa_start(struct ike_sa *sa, uint8_t *out, size_t cap, size_t *outlen);
  * not for this state): the SA is unchanged by a dropped message. */
 int ike_sa_input(struct ike_sa *sa, const uint8_t *msg, size_t len, uint8_t *out, size_t cap,
     size_t *outlen);
+
+/* Established: requests of our own. Each returns 0 with the request in out, or -1 when
+ * the SA cannot send one now (not established, or a request of ours is outstanding). */
+/* Deletes the IKE SA and its Child SAs (down at once: we stop using them). */
+int ike_sa_delete(struct ike_sa *sa, uint8_t *out, size_t cap, size_t *outlen);
+/* Deletes the Child SA whose inbound SPI is spi_in (down at once). */
+int ike_sa_delete_child(struct ike_sa *sa, uint32_t spi_in, uint8_t *out, size_t cap,
+    size_t *outlen);
+/* An empty INFORMATIONAL: the peer's answer proves it alive (dead peer detection). */
+int ike_sa_liveness(struct ike_sa *sa, uint8_t *out, size_t cap, size_t *outlen);
+/* Whether a request of ours waits for its response (the caller retransmits it). */
+bool ike_sa_awaiting(const struct ike_sa *sa);
+/* Gives up on the outstanding request (the peer never answered): the SA is dead and its
+ * Child SAs go down. */
+void ike_sa_give_up(struct ike_sa *sa, const char *why);
 
 enum ike_sa_state ike_sa_get_state(const struct ike_sa *sa);
 const char *ike_sa_error(const struct ike_sa *sa);

@@ -187,7 +187,7 @@ ike_auth_request(struct ike_sa *sa, uint8_t *out, size_t cap, size_t *outlen)
 	sodium_memzero(auth, sizeof(auth));
 	sa->msgid = 1;
 	if ((len = ike_w_finish(&w)) == 0 ||
-	    ike_sa_seal(sa, IKE_AUTH, false, inner, len, w.first, out, cap, outlen) != 0) {
+	    ike_sa_seal(sa, IKE_AUTH, false, sa->msgid, inner, len, w.first, out, cap, outlen) != 0) {
 		ike_sa_fail(sa, "the IKE_AUTH request does not fit");
 		return 0;
 	}
@@ -207,7 +207,7 @@ ike_auth_refuse(struct ike_sa *sa, uint16_t type, const char *reason, uint8_t *o
 	ike_w_inner(&w, inner, sizeof(inner));
 	ike_w_notify(&w, 0, type, NULL, 0, NULL, 0);
 	len = ike_w_finish(&w);
-	if (ike_sa_seal(sa, IKE_AUTH, true, inner, len, w.first, out, cap, outlen) != 0)
+	if (ike_sa_seal(sa, IKE_AUTH, true, sa->msgid, inner, len, w.first, out, cap, outlen) != 0)
 		*outlen = 0;
 	sa->msgid = 2; /* so that a retransmission gets the same refusal */
 	ike_sa_fail(sa, "%s", reason);
@@ -265,7 +265,7 @@ ike_auth_respond(struct ike_sa *sa, struct ike_msg *m, uint8_t *out, size_t cap,
 	ike_w_ts(&w, false, &m->tsr);
 	sodium_memzero(auth, sizeof(auth));
 	if ((len = ike_w_finish(&w)) == 0 ||
-	    ike_sa_seal(sa, IKE_AUTH, true, inner, len, w.first, out, cap, outlen) != 0) {
+	    ike_sa_seal(sa, IKE_AUTH, true, sa->msgid, inner, len, w.first, out, cap, outlen) != 0) {
 		ike_sa_fail(sa, "the IKE_AUTH response does not fit");
 		return 0;
 	}
