@@ -1,0 +1,162 @@
+/* picsec-iked, private: the tunnels the committed configuration asks for, the IKE SAs
+ * negotiating or carrying them, the UDP sockets, and what goes to and comes from sadb. */
+#ifndef PICSEC_IKED_IMPL_H
+#define PICSEC_IKED_IMPL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ev.h>
+
+#include "config.pb-c.h"
+#include "ike.pb-c.h"
+#include "ike_sa.h"
+#include "iked.h"
+
+struct bus;
+struct secbuf;
+struct timers;
+struct u64map;
+
+enum {
+	IKED_NAME_MAX = 64,
+	IKED_PORT = 500,
+	IKED_NATT_PORT = 4500,
+	IKED_RTX_TRIES = 6,	     /* the first send and five retransmissions */
+	IKED_SPI_POOL = 16,	     /* inbound SPIs kept at hand per local gateway */
+	IKED_HALF_OPEN_MAX = 1024,   /* beyond it, new IKE_SA_INITs are dropped */
+};
+
+/* One dynamic term of one service set: a peer to keep a tunnel with. */
+struct iked_tunnel {
+	struct iked_tunnel *next;
+	uint64_t id;		/* hash of service set, rule, term: what timers hold */
+	uint64_t fingerprint;	/* of everything negotiated from: a change renegotiates */
+	char service_set[IKED_NAME_MAX], rule[IKED_NAME_MAX], term[IKED_NAME_MAX];
+	uint8_t local[4], remote[4];
+	struct ike_peer_cfg cfg;
+	struct secbuf *psk;
+	uint8_t child_protocol;	/* IKE_PROTO_ESP or IKE_PROTO_AH: which SPIs to take */
+	uint32_t ike_lifetime, child_lifetime; /* seconds */
+	Picsec__V1__EstablishTunnels establish;
+	bool dpd;
+	uint32_t dpd_interval, dpd_threshold;
+	uint64_t sa_key;	/* the IKE SA carrying it (our SPI), 0: none */
+	uint64_t start_timer;	/* the next attempt (initiator) */
+	unsigned failures;	/* in a row: the back-off */
+	bool marked;		/* scratch for the configuration diff */
+};
+
+/* One IKE SA as the daemon keeps it around the engine's. */
+struct iked_sa {
+	uint64_t key;		/* our SPI: the map key, what timers hold */
+	struct ike_sa *ike;
+	struct iked_tunnel *tunnel;
+	bool initiator;
+	uint8_t peer[4];
+	uint16_t peer_port, local_port;
+	uint8_t *pending;	/* our outstanding request, for retransmission */
+	size_t pending_len;
+	unsigned tries;
+	uint64_t rtx_timer, dpd_timer, lifetime_timer;
+	uint64_t created_ms, established_ms, last_heard_ms;
+	uint64_t halfopen_key;	/* responder before IKE_AUTH: its entry in halfopen */
+	uint64_t child_ids[2];	/* sadb's ids of the Child SA's inbound and outbound SAs */
+	uint64_t install_req;	/* the SA_INSTALL in flight */
+	uint32_t spi_in;	/* the inbound SPI taken from the pool */
+	uint64_t in_bytes, out_bytes, in_packets, out_packets;
+	uint32_t children_created, children_deleted;
+	struct ike_child child;	/* a copy without keys, for show */
+	bool have_child;
+};
+
+struct iked_sock {
+	struct iked_sock *next;
+	struct iked *ik;
+	uint8_t addr[4];
+	uint16_t port;
+	int fd;
+	ev_io w;
+};
+
+/* Inbound SPIs from sadb, per local gateway and protocol. */
+struct iked_pool {
+	struct iked_pool *next;
+	uint8_t addr[4];
+	uint8_t protocol;
+	uint32_t spis[IKED_SPI_POOL * 2];
+	size_t n;
+	bool asking;
+};
+
+struct iked {
+	struct ev_loop *loop;
+	struct bus *bus;
+	struct timers *timers;
+	struct iked_options opts;
+	uint64_t config_generation;
+	bool have_config;
+	struct iked_tunnel *tunnels;
+	struct u64map *sas;	  /* our SPI -> struct iked_sa */
+	struct u64map *halfopen;  /* hash(peer, SPIi) -> struct iked_sa (responder, not yet
+				   * authenticated): a retransmitted IKE_SA_INIT finds it */
+	struct iked_sock *socks;
+	struct iked_pool *pools;
+	Picsec__V1__IkeStats stats;
+};
+
+/* iked_tunnel.c: the tunnels of a configuration. */
+/* The tunnels snap asks for, as a new list (NULL: none); bad terms are logged and left
+ * out. */
+struct iked_tunnel *iked_tunnels_build(const Picsec__V1__ConfigSnapshot *snap);
+void iked_tunnel_free(struct iked_tunnel *t);
+struct iked_tunnel *iked_tunnel_by_peer(struct iked *ik, const uint8_t local[4],
+    const uint8_t remote[4]);
+struct iked_tunnel *iked_tunnel_by_id(struct iked *ik, uint64_t id);
+size_t iked_tunnel_count(const struct iked *ik);
+struct iked_tunnel *iked_tunnel_by_term_list(struct iked_tunnel *list,
+    const char *service_set, const char *rule, const char *term);
+
+/* iked.c */
+void iked_config(struct iked *ik, const Picsec__V1__ConfigSnapshot *snap);
+/* Starts negotiating the tunnel (initiator), now or when an SPI is at hand. */
+void iked_initiate(struct iked *ik, struct iked_tunnel *t);
+
+/* iked_net.c: the sockets. */
+int iked_socks_sync(struct iked *ik);
+void iked_socks_free(struct iked *ik);
+int iked_send(struct iked *ik, const uint8_t local[4], uint16_t local_port,
+    const uint8_t peer[4], uint16_t peer_port, const uint8_t *msg, size_t len);
+
+/* iked_sa.c: the daemon's side of an IKE SA. */
+struct iked_sa *iked_sa_initiate(struct iked *ik, struct iked_tunnel *t, uint32_t spi_in);
+/* A datagram that is no IKE_SA_INIT of a new peer, or one that is. */
+void iked_sa_input(struct iked *ik, struct iked_sock *s, const uint8_t peer[4],
+    uint16_t peer_port, const uint8_t *msg, size_t len);
+/* Deletes it at the peer (when it is up) and forgets it; why for the log. */
+void iked_sa_close(struct iked *ik, struct iked_sa *sa, const char *why);
+/* Forgets it now, without a word to the peer. */
+void iked_sa_free(struct iked *ik, struct iked_sa *sa);
+/* Sends out and, when it is a request of ours, keeps it for retransmission. */
+void iked_sa_send(struct iked *ik, struct iked_sa *sa, const uint8_t *out, size_t len);
+
+/* iked_sadb.c: SPIs, installing and removing Child SAs. */
+/* An inbound SPI for this local gateway and protocol, 0 when none is at hand (then more
+ * are asked for). */
+uint32_t iked_spi_take(struct iked *ik, const uint8_t local[4], uint8_t protocol);
+void iked_spi_prefill(struct iked *ik, const uint8_t local[4], uint8_t protocol);
+void iked_pools_free(struct iked *ik);
+void iked_sadb_install(struct iked *ik, struct iked_sa *sa, const struct ike_child *c);
+void iked_sadb_remove(struct iked *ik, struct iked_sa *sa, const char *why);
+/* sadb removed these on its own (clear, expiry, commit): delete them at the peer. */
+void iked_sadb_gone(struct iked *ik, const uint64_t *ids, size_t n, const char *why);
+/* Removes the SAs of t's term in sadb that none of our IKE SAs holds. */
+void iked_orphans_sweep(struct iked *ik, const struct iked_tunnel *t);
+/* An SA of a Child SA reached its hard lifetime (sadb removed it). */
+void iked_sadb_expired(struct iked *ik, uint64_t id);
+
+/* iked_show.c: the show and clear commands' answers. */
+void iked_handlers_install(struct iked *ik);
+
+#endif

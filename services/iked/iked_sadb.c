@@ -1,0 +1,394 @@
+/* What iked asks of sadb: inbound SPIs (a few at hand per local gateway, so that a
+ * responder answers IKE_AUTH without a round trip), the two SAs of each negotiated Child
+ * SA, and their removal. And what sadb tells iked: SAs it removed on its own. */
+#include "iked_impl.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus.h"
+#include "catalog.h"
+#include "ike_proposal.h"
+#include "ike_sk.h"
+#include "log.h"
+#include "sa.pb-c.h"
+#include "u64map.h"
+
+enum { IKED_SADB_TIMEOUT_MS = 3000 };
+
+static struct iked_pool *
+iked_pool(struct iked *ik, const uint8_t local[4], uint8_t protocol)
+{
+	struct iked_pool *p;
+
+	for (p = ik->pools; p != NULL; p = p->next) {
+		if (memcmp(p->addr, local, 4) == 0 && p->protocol == protocol)
+			return p;
+	}
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return NULL;
+	memcpy(p->addr, local, 4);
+	p->protocol = protocol;
+	p->next = ik->pools;
+	ik->pools = p;
+	return p;
+}
+
+static void
+iked_spi_reply(struct bus *bus, const struct bus_result *res, void *ctx, uint64_t cookie)
+{
+	struct iked *ik = ctx;
+	const Picsec__V1__SaSpi *r = (const Picsec__V1__SaSpi *)res->msg;
+	struct iked_pool *p;
+	size_t i;
+
+	(void)bus;
+	for (p = ik->pools; p != NULL && (uint64_t)(uintptr_t)p != cookie; p = p->next)
+		;
+	if (p == NULL)
+		return;
+	p->asking = false;
+	if (res->type != MT(SA_SPI)) {
+		log_warnx("no SPIs from sadb: %s", res->error_text != NULL ? res->error_text : "?");
+		return;
+	}
+	if (p->n < sizeof(p->spis) / sizeof(p->spis[0]) && r->spi >= 256)
+		p->spis[p->n++] = r->spi;
+	for (i = 0; i < r->n_more && p->n < sizeof(p->spis) / sizeof(p->spis[0]); i++) {
+		if (r->more[i] >= 256)
+			p->spis[p->n++] = r->more[i];
+	}
+}
+
+static void
+iked_pool_fill(struct iked *ik, struct iked_pool *p)
+{
+	Picsec__V1__SaAllocSpi req = PICSEC__V1__SA_ALLOC_SPI__INIT;
+	Picsec__V1__IpAddress dst = PICSEC__V1__IP_ADDRESS__INIT;
+
+	if (p->asking || p->n >= IKED_SPI_POOL / 2)
+		return;
+	req.protocol = p->protocol == IKE_PROTO_AH ? PICSEC__V1__IPSEC_PROTOCOL__IPSEC_PROTOCOL_AH :
+	    PICSEC__V1__IPSEC_PROTOCOL__IPSEC_PROTOCOL_ESP;
+	dst.addr.data = p->addr;
+	dst.addr.len = 4;
+	req.destination = &dst;
+	req.count = IKED_SPI_POOL;
+	/* The pool lives as long as iked: its address is a safe cookie (it is looked up). */
+	if (bus_request(ik->bus, "sadb", MT(SA_ALLOC_SPI), &req.base, IKED_SADB_TIMEOUT_MS,
+	    iked_spi_reply, ik, (uint64_t)(uintptr_t)p) != 0)
+		p->asking = true;
+}
+
+uint32_t
+iked_spi_take(struct iked *ik, const uint8_t local[4], uint8_t protocol)
+{
+	struct iked_pool *p = iked_pool(ik, local, protocol);
+	uint32_t spi = 0;
+
+	if (p == NULL)
+		return 0;
+	if (p->n > 0)
+		spi = p->spis[--p->n];
+	iked_pool_fill(ik, p);
+	return spi;
+}
+
+void
+iked_spi_prefill(struct iked *ik, const uint8_t local[4], uint8_t protocol)
+{
+	struct iked_pool *p = iked_pool(ik, local, protocol);
+
+	if (p != NULL)
+		iked_pool_fill(ik, p);
+}
+
+void
+iked_pools_free(struct iked *ik)
+{
+	struct iked_pool *p, *next;
+
+	for (p = ik->pools; p != NULL; p = next) {
+		next = p->next;
+		free(p);
+	}
+	ik->pools = NULL;
+}
+
+/* The Junos algorithm of a negotiated transform. */
+static Picsec__V1__EncAlgorithm
+iked_enc_of(const struct ike_transform *e)
+{
+	if (e == NULL)
+		return PICSEC__V1__ENC_ALGORITHM__ENC_NULL;
+	switch (e->id) {
+	case IKE_ENCR_3DES: return PICSEC__V1__ENC_ALGORITHM__ENC_3DES_CBC;
+	case IKE_ENCR_AES_CBC:
+		return e->key_length == 256 ? PICSEC__V1__ENC_ALGORITHM__ENC_AES256_CBC :
+		    e->key_length == 192 ? PICSEC__V1__ENC_ALGORITHM__ENC_AES192_CBC :
+		    PICSEC__V1__ENC_ALGORITHM__ENC_AES128_CBC;
+	case IKE_ENCR_AES_GCM_16:
+		return e->key_length == 256 ? PICSEC__V1__ENC_ALGORITHM__ENC_AES256_GCM :
+		    e->key_length == 192 ? PICSEC__V1__ENC_ALGORITHM__ENC_AES192_GCM :
+		    PICSEC__V1__ENC_ALGORITHM__ENC_AES128_GCM;
+	default: return PICSEC__V1__ENC_ALGORITHM__ENC_NULL;
+	}
+}
+
+static Picsec__V1__AuthAlgorithm
+iked_auth_of(const struct ike_transform *i)
+{
+	if (i == NULL)
+		return PICSEC__V1__AUTH_ALGORITHM__AUTH_NONE;
+	switch (i->id) {
+	case IKE_INTEG_HMAC_MD5_96: return PICSEC__V1__AUTH_ALGORITHM__AUTH_HMAC_MD5_96;
+	case IKE_INTEG_HMAC_SHA1_96: return PICSEC__V1__AUTH_ALGORITHM__AUTH_HMAC_SHA1_96;
+	case IKE_INTEG_HMAC_SHA2_256_128: return PICSEC__V1__AUTH_ALGORITHM__AUTH_HMAC_SHA256_128;
+	default: return PICSEC__V1__AUTH_ALGORITHM__AUTH_NONE;
+	}
+}
+
+static void
+iked_remove_reply(struct bus *bus, const struct bus_result *res, void *ctx, uint64_t key)
+{
+	(void)bus;
+	(void)ctx;
+	if (res->type != MT(SA_REMOVED))
+		log_warnx("IKE SA %016llx: sadb did not remove its Child SA: %s",
+		    (unsigned long long)key, res->error_text != NULL ? res->error_text : "?");
+}
+
+static void
+iked_install_reply(struct bus *bus, const struct bus_result *res, void *ctx, uint64_t key)
+{
+	Picsec__V1__SaRemove rm = PICSEC__V1__SA_REMOVE__INIT;
+	struct iked *ik = ctx;
+	struct iked_sa *sa = u64map_get(ik->sas, key);
+	const Picsec__V1__SaInstalled *r = (const Picsec__V1__SaInstalled *)res->msg;
+
+	if (res->type != MT(SA_INSTALLED)) {
+		log_warnx("IKE SA %016llx: sadb did not install its Child SA: %s",
+		    (unsigned long long)key, res->error_text != NULL ? res->error_text : "?");
+		if (sa != NULL) {
+			sa->install_req = 0;
+			iked_sa_close(ik, sa, "its Child SA could not be installed");
+		}
+		return;
+	}
+	if (sa != NULL && sa->have_child && r->n_ids == 2) {
+		sa->install_req = 0;
+		sa->child_ids[0] = r->ids[0];
+		sa->child_ids[1] = r->ids[1];
+		ik->stats.child_sas_installed++;
+		iked_orphans_sweep(ik, sa->tunnel);
+		return;
+	}
+	/* Gone while sadb installed it: take it out again. */
+	rm.ids = r->ids;
+	rm.n_ids = r->n_ids;
+	rm.reason = (char *)(uintptr_t)"its IKE SA went while it was installed";
+	bus_request(bus, "sadb", MT(SA_REMOVE), &rm.base, IKED_SADB_TIMEOUT_MS, iked_remove_reply,
+	    ik, key);
+}
+
+/* Whether one of our IKE SAs owns the SA with that id. */
+struct own_walk {
+	uint64_t id;
+	bool owned;
+};
+
+static void
+iked_own_one(uint64_t key, void *value, void *arg)
+{
+	const struct iked_sa *sa = value;
+	struct own_walk *w = arg;
+
+	(void)key;
+	w->owned |= sa->child_ids[0] == w->id || sa->child_ids[1] == w->id;
+}
+
+static void
+iked_orphans_reply(struct bus *bus, const struct bus_result *res, void *ctx, uint64_t tid)
+{
+	Picsec__V1__SaRemove rm = PICSEC__V1__SA_REMOVE__INIT;
+	const Picsec__V1__SaList *list = (const Picsec__V1__SaList *)res->msg;
+	struct iked *ik = ctx;
+	const struct iked_tunnel *t = iked_tunnel_by_id(ik, tid);
+	const Picsec__V1__Sa *s;
+	struct own_walk w;
+	uint64_t *ids;
+	size_t i;
+
+	if (res->type != MT(SA_LIST) || t == NULL ||
+	    (ids = calloc(list->n_sas + 1, sizeof(*ids))) == NULL)
+		return;
+	for (i = 0; i < list->n_sas; i++) {
+		if ((s = list->sas[i]->sa) == NULL ||
+		    s->origin != PICSEC__V1__SA_ORIGIN__SA_ORIGIN_DYNAMIC ||
+		    strcmp(s->rule, t->rule) != 0 || strcmp(s->term, t->term) != 0)
+			continue;
+		w = (struct own_walk){ .id = s->id };
+		u64map_foreach(ik->sas, iked_own_one, &w);
+		if (!w.owned)
+			ids[rm.n_ids++] = s->id;
+	}
+	if (rm.n_ids > 0) {
+		log_info("%s %s/%s: removing %zu SAs no IKE SA of ours holds (an earlier "
+		    "picsec-iked's)", t->service_set, t->rule, t->term, rm.n_ids);
+		rm.ids = ids;
+		rm.reason = (char *)(uintptr_t)"superseded: no IKE SA holds it";
+		bus_request(bus, "sadb", MT(SA_REMOVE), &rm.base, IKED_SADB_TIMEOUT_MS,
+		    iked_remove_reply, ik, 0);
+	}
+	free(ids);
+}
+
+/* A restarted iked finds Child SAs in sadb that its predecessor negotiated: they stay
+ * (traffic flows while iked restarts) until a new Child SA of the same term is in, then
+ * they go; the peer deleted or will delete its side. */
+void
+iked_orphans_sweep(struct iked *ik, const struct iked_tunnel *t)
+{
+	Picsec__V1__SaGetList req = PICSEC__V1__SA_GET_LIST__INIT;
+
+	if (t == NULL)
+		return;
+	req.service_set = (char *)(uintptr_t)t->service_set;
+	bus_request(ik->bus, "sadb", MT(SA_GET_LIST), &req.base, IKED_SADB_TIMEOUT_MS,
+	    iked_orphans_reply, ik, t->id);
+}
+
+static void
+iked_sa_fill(Picsec__V1__Sa *m, Picsec__V1__Secret *enc, Picsec__V1__Secret *auth,
+    const struct iked_tunnel *t, const struct ike_child *c, bool inbound)
+{
+	const struct ike_transform *e = ike_proposal_get(&c->chosen, IKE_TF_ENCR);
+	const struct ike_transform *i = ike_proposal_get(&c->chosen, IKE_TF_INTEG);
+
+	picsec__v1__sa__init(m);
+	m->origin = PICSEC__V1__SA_ORIGIN__SA_ORIGIN_DYNAMIC;
+	m->service_set = (char *)(uintptr_t)t->service_set;
+	m->rule = (char *)(uintptr_t)t->rule;
+	m->term = (char *)(uintptr_t)t->term;
+	m->direction = inbound ? PICSEC__V1__SA_DIRECTION__SA_DIRECTION_INBOUND :
+	    PICSEC__V1__SA_DIRECTION__SA_DIRECTION_OUTBOUND;
+	m->protocol = c->protocol == IKE_PROTO_AH ? PICSEC__V1__IPSEC_PROTOCOL__IPSEC_PROTOCOL_AH :
+	    PICSEC__V1__IPSEC_PROTOCOL__IPSEC_PROTOCOL_ESP;
+	m->spi = inbound ? c->spi_in : c->spi_out;
+	m->enc_algorithm = iked_enc_of(e);
+	m->auth_algorithm = iked_auth_of(i);
+	/* The hard lifetime ends the SA; until Child SAs are rekeyed in place, iked
+	 * negotiates anew when it goes (sa.expire). */
+	m->hard_lifetime_seconds = t->child_lifetime;
+	if (c->encr_len > 0) {
+		picsec__v1__secret__init(enc);
+		enc->material.data = (uint8_t *)(uintptr_t)(inbound ? c->encr_in : c->encr_out);
+		enc->material.len = c->encr_len;
+		m->enc_key = enc;
+	}
+	if (c->integ_len > 0) {
+		picsec__v1__secret__init(auth);
+		auth->material.data = (uint8_t *)(uintptr_t)(inbound ? c->integ_in : c->integ_out);
+		auth->material.len = c->integ_len;
+		m->auth_key = auth;
+	}
+}
+
+void
+iked_sadb_install(struct iked *ik, struct iked_sa *sa, const struct ike_child *c)
+{
+	Picsec__V1__SaInstall req = PICSEC__V1__SA_INSTALL__INIT;
+	Picsec__V1__Sa in, out, *both[2] = { &in, &out };
+	Picsec__V1__Secret secrets[4];
+
+	iked_sa_fill(&in, &secrets[0], &secrets[1], sa->tunnel, c, true);
+	iked_sa_fill(&out, &secrets[2], &secrets[3], sa->tunnel, c, false);
+	req.sas = both;
+	req.n_sas = 2;
+	sa->install_req = bus_request(ik->bus, "sadb", MT(SA_INSTALL), &req.base,
+	    IKED_SADB_TIMEOUT_MS, iked_install_reply, ik, sa->key);
+	if (sa->install_req == 0)
+		log_warnx("IKE SA %016llx: the Child SA could not be sent to sadb",
+		    (unsigned long long)sa->key);
+}
+
+void
+iked_sadb_remove(struct iked *ik, struct iked_sa *sa, const char *why)
+{
+	Picsec__V1__SaRemove rm = PICSEC__V1__SA_REMOVE__INIT;
+
+	if (sa->child_ids[0] == 0 && sa->child_ids[1] == 0)
+		return;
+	rm.ids = sa->child_ids;
+	rm.n_ids = 2;
+	rm.reason = (char *)(uintptr_t)why;
+	if (bus_request(ik->bus, "sadb", MT(SA_REMOVE), &rm.base, IKED_SADB_TIMEOUT_MS,
+	    iked_remove_reply, ik, sa->key) == 0)
+		log_warnx("IKE SA %016llx: removal of its Child SA not sent",
+		    (unsigned long long)sa->key);
+	sa->child_ids[0] = sa->child_ids[1] = 0;
+}
+
+struct gone_walk {
+	const uint64_t *ids;
+	size_t n;
+	struct iked_sa *hits[64];
+	size_t nhits;
+};
+
+static void
+iked_gone_one(uint64_t key, void *value, void *arg)
+{
+	struct iked_sa *sa = value;
+	struct gone_walk *g = arg;
+	size_t i;
+
+	(void)key;
+	for (i = 0; i < g->n && g->nhits < sizeof(g->hits) / sizeof(g->hits[0]); i++) {
+		if (g->ids[i] != 0 && (g->ids[i] == sa->child_ids[0] ||
+		    g->ids[i] == sa->child_ids[1])) {
+			g->hits[g->nhits++] = sa;
+			return;
+		}
+	}
+}
+
+void
+iked_sadb_gone(struct iked *ik, const uint64_t *ids, size_t n, const char *why)
+{
+	struct gone_walk g = { .ids = ids, .n = n };
+	uint8_t out[8192];
+	struct iked_sa *sa;
+	size_t i, len;
+
+	u64map_foreach(ik->sas, iked_gone_one, &g);
+	for (i = 0; i < g.nhits; i++) {
+		sa = g.hits[i];
+		sa->child_ids[0] = sa->child_ids[1] = 0; /* sadb has them no more */
+		log_info("IKE SA %016llx: its Child SA was removed by sadb (%s): deleting it at "
+		    "the peer", (unsigned long long)sa->key, why);
+		if (sa->have_child && ike_sa_delete_child(sa->ike, sa->child.spi_in, out,
+		    sizeof(out), &len) == 0) {
+			ik->stats.delete_payloads_out++;
+			iked_sa_send(ik, sa, out, len);
+		}
+	}
+}
+
+void
+iked_sadb_expired(struct iked *ik, uint64_t id)
+{
+	struct gone_walk g = { .ids = &id, .n = 1 };
+	struct iked_tunnel *t;
+	struct iked_sa *sa;
+
+	u64map_foreach(ik->sas, iked_gone_one, &g);
+	if (g.nhits == 0)
+		return;
+	sa = g.hits[0];
+	t = sa->tunnel;
+	/* Until Child SAs are rekeyed in place, a new IKE SA brings the new keys. */
+	iked_sa_close(ik, sa, "its Child SA reached its hard lifetime");
+	if (t != NULL)
+		iked_initiate(ik, t);
+}
