@@ -1,0 +1,182 @@
+#!/usr/bin/python3
+"""Dynamic SAs, picsec to picsec on two-site: both gateways' picsec-iked negotiate IKEv2
+(pre-shared key) from config/examples/two-site-dynamic-esp-{a,b}.conf and install the
+Child SA through sadb. Pings cross both ways and a TCP transfer arrives intact, the wan
+carries only IKE and ESP between the gateways under the negotiated SPIs; clearing the IKE
+SAs deletes them at the peer too and a new pair comes up; killing the peer's iked is found
+by dead peer detection, which clears the SAs, and its restart brings the tunnel back with
+the predecessor's SAs swept. Then the same with an AH proposal. TAP output."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import two_site as ts  # noqa: E402
+
+RUN = "/run/picsec-two-site"
+
+
+def dynamic_config(site, tmp, proto="esp"):
+    with open(os.path.join(ts.EXAMPLES, "two-site-dynamic-esp-%s.conf" % site)) as f:
+        text = f.read()
+    if proto == "ah":
+        text = text.replace("""                protocol esp;
+                authentication-algorithm hmac-sha-256-128;
+                encryption-algorithm aes-128-cbc;""", """                protocol ah;
+                authentication-algorithm hmac-sha-256-128;""")
+        assert "protocol ah;" in text
+    path = os.path.join(tmp, "dynamic-%s-%s.conf" % (site, proto))
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def ike_sas(gw):
+    """The gateway's IKE SAs as (state, initiator cookie, responder cookie), from JSON."""
+    found = []
+
+    def walk(o):
+        if isinstance(o, dict):
+            if "ike-sa-state" in o:
+                found.append((o["ike-sa-state"], o.get("ike-sa-initiator-cookie"),
+                              o.get("ike-sa-responder-cookie")))
+            for v in o.values():
+                walk(v)
+        elif isinstance(o, list):
+            for v in o:
+                walk(v)
+    walk(ts.cli_json(gw, "show", "services", "ipsec-vpn", "ike", "security-associations"))
+    return found
+
+
+def matured(gw):
+    return [s for s in ike_sas(gw) if s[0] == "matured"]
+
+
+def spis(gw):
+    """The gateway's installed IPsec SAs' SPIs by direction."""
+    sas = ts.cli_json(gw, "show", "services", "ipsec-vpn", "ipsec", "security-associations",
+                      "detail")
+    out = {"inbound": [], "outbound": []}
+
+    def walk(o):
+        if isinstance(o, dict):
+            if "sa-direction" in o and "sa-spi" in o:
+                out.setdefault(o["sa-direction"], []).append(int(o["sa-spi"]))
+            for v in o.values():
+                walk(v)
+        elif isinstance(o, list):
+            for v in o:
+                walk(v)
+    walk(sas)
+    return out
+
+
+def pings(src, dst, count=3):
+    r = ts.node(src, "ping", "-c", str(count), "-i", "0.2", "-W", "1", dst, check=False)
+    return r.returncode == 0
+
+
+def iked_pid(gw):
+    with open(os.path.join(RUN, gw, "pids")) as f:
+        pids = [int(line.split()[1]) for line in f if line.split()[0] == "picsec-iked"]
+    return pids[-1]
+
+
+def start_iked(gw):
+    log = open(os.path.join(RUN, gw, "picsec-iked.log"), "a")
+    proc = subprocess.Popen(["ip", "netns", "exec", "ps-" + gw,
+                             os.path.join(ts.BUILD, "services", "iked", "picsec-iked"),
+                             "--rundir", os.path.join(RUN, gw)],
+                            stdout=log, stderr=log, start_new_session=True)
+    with open(os.path.join(RUN, gw, "pids"), "a") as f:
+        f.write("picsec-iked %d\n" % proc.pid)
+
+
+def up_pair(proto):
+    """Both IKE SAs matured on one pair, both gateways' SAs installed."""
+    return (ts.wait_for(lambda: len(matured("gwA")) == 1 and len(matured("gwB")) == 1, 20,
+                        0.3) and
+            ts.wait_for(lambda: ts.sa_states("gwA").count("installed") == 2 and
+                        ts.sa_states("gwB").count("installed") == 2, 10, 0.3))
+
+
+def capture_check(tmp, proto, a_spis, b_spis):
+    """A capture on the wan while pings cross: only IKE and proto between the gateways,
+    under the SPIs the gateways show."""
+    from scapy.all import AH, ESP, IP, UDP, rdpcap
+    pcap = os.path.join(tmp, "wan-%s.pcap" % proto)
+    cap = ts.popen("wan", "tcpdump", "-nqi", "br0", "-B", "16384", "-U", "-w", pcap, "ip")
+    time.sleep(1)
+    ts.ok(pings("hostA", "198.18.2.10") and pings("hostB", "198.18.1.10"),
+          "%s: pings cross both ways" % proto)
+    time.sleep(0.5)
+    cap.terminate()
+    cap.communicate(timeout=10)
+    layer = ESP if proto == "esp" else AH
+    seen, other = set(), []
+    for p in rdpcap(pcap):
+        if IP not in p:
+            continue
+        if layer in p:
+            seen.add((p[IP].src, p[layer].spi))
+        elif not (UDP in p and p[UDP].dport == 500):
+            other.append(p.summary())
+    want = {("192.0.2.1", s) for s in a_spis} | {("192.0.2.2", s) for s in b_spis}
+    ts.ok(seen and seen <= want,
+          "%s: the wan carries %s under the negotiated SPIs %s" % (proto, proto.upper(),
+                                                                  sorted(seen)))
+    ts.ok(not other, "%s: nothing else crossed the wan: %s" % (proto, other[:3]))
+
+
+def body(tmp):
+    ts.topology("up", "--a", dynamic_config("a", tmp), "--b", dynamic_config("b", tmp))
+    ts.ok(up_pair("esp"), "one IKE SA matured on each side, both Child SAs installed")
+    a, b = spis("gwA"), spis("gwB")
+    ts.ok(a["outbound"] == b["inbound"] and a["inbound"] == b["outbound"],
+          "the SPIs mirror each other: gwA %s, gwB %s" % (a, b))
+    capture_check(tmp, "esp", a["outbound"], b["outbound"])
+    ts.ok(ts.transfer(4 << 20), "4 MiB over TCP arrive intact")
+    ike_a = matured("gwA")[0]
+
+    # clear on gwA: a Delete to gwB, then a new pair (establish-tunnels immediately)
+    ts.node("gwA", os.path.join(ts.BUILD, "tools", "cli", "picsec"), "clear", "services",
+            "ipsec-vpn", "ike", "security-associations")
+    ts.ok(up_pair("esp") and matured("gwA")[0][1:] != ike_a[1:],
+          "after clear on gwA, a new IKE SA on both sides (old %s)" % (ike_a[1:],))
+    ts.ok(ts.wait_for(lambda: len(ike_sas("gwB")) == 1, 5, 0.3),
+          "gwB holds only the new IKE SA: the Delete reached it")
+    ts.ok(spis("gwA")["outbound"] != a["outbound"] and pings("hostA", "198.18.2.10"),
+          "new Child SA keys, traffic crosses")
+
+    # the peer's iked dies: dead peer detection (interval 2, threshold 3) on gwA
+    os.kill(iked_pid("gwB"), signal.SIGKILL)
+    t0 = time.monotonic()
+    ts.ok(ts.wait_for(lambda: not matured("gwA"), 20, 0.5),
+          "gwA's DPD declared the peer dead after %.1f s" % (time.monotonic() - t0))
+    ts.ok(ts.wait_for(lambda: ts.sa_states("gwA") == [], 5, 0.3),
+          "gwA's IPsec SAs are cleared with the IKE SA")
+    start_iked("gwB")
+    ts.ok(up_pair("esp"), "gwB's new iked and gwA negotiate again")
+    ts.ok(ts.wait_for(lambda: len(spis("gwB")["outbound"]) == 1, 5, 0.3),
+          "gwB's predecessor's SAs were swept: %s" % spis("gwB"))
+    ts.ok(pings("hostA", "198.18.2.10") and pings("hostB", "198.18.1.10"),
+          "traffic crosses both ways again")
+
+    # AH
+    ts.topology("down")
+    ts.topology("up", "--a", dynamic_config("a", tmp, "ah"), "--b",
+                dynamic_config("b", tmp, "ah"))
+    ts.ok(up_pair("ah"), "ah: IKE SAs matured, Child SAs installed")
+    a, b = spis("gwA"), spis("gwB")
+    capture_check(tmp, "ah", a["outbound"], b["outbound"])
+
+
+def main():
+    ts.tap_main(body)
+
+
+if __name__ == "__main__":
+    main()
