@@ -26,6 +26,14 @@ enum {
 	IKE_N_NO_ADDITIONAL_SAS = 35,
 	IKE_N_TS_UNACCEPTABLE = 38,
 	IKE_N_INITIAL_CONTACT = 16384,
+	IKE_N_NAT_DETECTION_SOURCE_IP = 16388,
+	IKE_N_NAT_DETECTION_DESTINATION_IP = 16389,
+};
+
+/* Where an IKE SA's messages come from and go to: NAT detection hashes them (§2.23). */
+struct ike_endpoints {
+	uint8_t local[4], remote[4];
+	uint16_t local_port, remote_port;
 };
 
 /* What one side is configured with (from its Junos ike and ipsec policies). */
@@ -40,6 +48,9 @@ struct ike_peer_cfg {
 	uint8_t local_id[IKE_MAX_ID], remote_id[IKE_MAX_ID];
 	size_t local_id_len, remote_id_len;
 	struct ike_ts_set local_ts, remote_ts;	/* the traffic, as this side sees it */
+	bool no_natt;				/* disable-natt: no NAT detection */
+	bool force_encap;			/* udp-encapsulate: ESP in UDP anyway, by
+						 * a NAT detection hash that cannot match */
 };
 
 enum ike_sa_state {
@@ -103,6 +114,13 @@ bool ike_sa_awaiting(const struct ike_sa *sa);
 /* Gives up on the outstanding request (the peer never answered): the SA is dead and its
  * Child SAs go down. */
 void ike_sa_give_up(struct ike_sa *sa, const char *why);
+
+/* Before IKE_SA_INIT goes out (initiator) or comes in (responder). */
+void ike_sa_set_endpoints(struct ike_sa *sa, const struct ike_endpoints *ep);
+/* What IKE_SA_INIT's NAT detection found: a NAT before us (local) or before the peer
+ * (remote). Either one moves IKE to port 4500 and puts ESP in UDP (RFC 3948). */
+bool ike_sa_nat_local(const struct ike_sa *sa);
+bool ike_sa_nat_remote(const struct ike_sa *sa);
 
 enum ike_sa_state ike_sa_get_state(const struct ike_sa *sa);
 const char *ike_sa_error(const struct ike_sa *sa);

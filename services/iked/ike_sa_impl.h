@@ -2,6 +2,7 @@
 #ifndef PICSEC_IKE_SA_IMPL_H
 #define PICSEC_IKE_SA_IMPL_H
 
+#include "ike_build.h"
 #include "ike_dh.h"
 #include "ike_keys.h"
 #include "ike_sa.h"
@@ -23,6 +24,9 @@ struct ike_sa {
 	uint8_t req_exchange;		/* ... and its exchange type */
 	bool req_deletes_ike;		/* ... and whether it deletes the IKE SA */
 	struct ike_sa_events ev;
+	struct ike_endpoints ep;
+	bool have_ep;
+	bool nat_local, nat_remote;	/* from IKE_SA_INIT's NAT detection */
 	bool child_announced;		/* child_up was told of the first Child SA */
 	uint16_t ke_group;		/* the group of our KE payload */
 	struct ike_proposal chosen;
@@ -63,6 +67,13 @@ int ike_init_respond(struct ike_sa *sa, const struct ike_msg *m, uint8_t *out, s
     size_t *outlen);
 int ike_init_response(struct ike_sa *sa, const struct ike_msg *m, uint8_t *out, size_t cap,
     size_t *outlen);
+
+/* ike_nat.c: NAT detection (§2.23). */
+/* Our two NAT_DETECTION notifies, into a message being built (nothing without
+ * endpoints or with NAT traversal off). */
+void ike_nat_write(struct ike_sa *sa, struct ike_writer *w);
+/* The peer's, checked against where the message came from: sets nat_local/nat_remote. */
+void ike_nat_check(struct ike_sa *sa, const struct ike_msg *m);
 
 /* ike_x_auth.c: IKE_AUTH. */
 int ike_auth_request(struct ike_sa *sa, uint8_t *out, size_t cap, size_t *outlen);

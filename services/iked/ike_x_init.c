@@ -72,6 +72,7 @@ ike_init_request(struct ike_sa *sa, uint8_t *out, size_t cap, size_t *outlen)
 	ike_w_sa(&w, sa->cfg->ike, sa->cfg->nike);
 	ike_w_ke(&w, sa->ke_group, ike_dh_public(sa->dh), ike_dh_public_len(sa->ke_group));
 	ike_w_nonce(&w, sa->ni, sa->ni_len);
+	ike_nat_write(sa, &w);
 	if ((*outlen = ike_w_finish(&w)) == 0 ||
 	    ike_sa_keep(&sa->msg1, &sa->msg1_len, out, *outlen) != 0) {
 		ike_sa_fail(sa, "the IKE_SA_INIT request does not fit");
@@ -153,6 +154,10 @@ ike_init_respond(struct ike_sa *sa, const struct ike_msg *m, uint8_t *out, size_
 	ike_w_sa(&w, &sa->chosen, 1);
 	ike_w_ke(&w, sa->ke_group, ike_dh_public(sa->dh), ike_dh_public_len(sa->ke_group));
 	ike_w_nonce(&w, sa->nr, sa->nr_len);
+	/* Answered in kind: only a peer that does NAT traversal hears of ours. */
+	ike_nat_check(sa, m);
+	if (ike_msg_notify(m, IKE_N_NAT_DETECTION_SOURCE_IP) != NULL)
+		ike_nat_write(sa, &w);
 	if ((*outlen = ike_w_finish(&w)) == 0 ||
 	    ike_sa_keep(&sa->msg1, &sa->msg1_len, m->raw.data, m->raw.len) != 0 ||
 	    ike_sa_keep(&sa->msg2, &sa->msg2_len, out, *outlen) != 0) {
@@ -209,5 +214,6 @@ ike_init_response(struct ike_sa *sa, const struct ike_msg *m, uint8_t *out, size
 		return 0;
 	}
 	sodium_memzero(secret, sizeof(secret));
+	ike_nat_check(sa, m);
 	return ike_auth_request(sa, out, cap, outlen);
 }

@@ -13,6 +13,7 @@ struct iked;
 
 struct iked_options {
 	unsigned port;		/* IKE's UDP port (500); tests may move it */
+	unsigned natt_port;	/* after NAT detection, IKE and ESP in UDP (4500) */
 };
 
 struct iked *iked_new(struct ev_loop *loop, struct bus *bus, const struct iked_options *opts,

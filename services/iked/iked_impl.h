@@ -26,6 +26,7 @@ enum {
 	IKED_RTX_TRIES = 6,	     /* the first send and five retransmissions */
 	IKED_SPI_POOL = 16,	     /* inbound SPIs kept at hand per local gateway */
 	IKED_HALF_OPEN_MAX = 1024,   /* beyond it, new IKE_SA_INITs are dropped */
+	IKED_KEEPALIVE_SECONDS = 20, /* behind a NAT: RFC 3948 §4's keepalive */
 };
 
 /* One dynamic term of one service set: a peer to keep a tunnel with. */
@@ -59,7 +60,7 @@ struct iked_sa {
 	uint8_t *pending;	/* our outstanding request, for retransmission */
 	size_t pending_len;
 	unsigned tries;
-	uint64_t rtx_timer, dpd_timer, lifetime_timer;
+	uint64_t rtx_timer, dpd_timer, lifetime_timer, keepalive_timer;
 	uint64_t created_ms, established_ms, last_heard_ms;
 	uint64_t halfopen_key;	/* responder before IKE_AUTH: its entry in halfopen */
 	uint64_t child_ids[2];	/* sadb's ids of the Child SA's inbound and outbound SAs */
@@ -138,6 +139,8 @@ void iked_sa_input(struct iked *ik, struct iked_sock *s, const uint8_t peer[4],
 void iked_sa_close(struct iked *ik, struct iked_sa *sa, const char *why);
 /* Forgets it now, without a word to the peer. */
 void iked_sa_free(struct iked *ik, struct iked_sa *sa);
+/* Whether the SA's traffic goes in UDP (NAT found, or the peer moved to port 4500). */
+bool iked_sa_natt(const struct iked *ik, const struct iked_sa *sa);
 /* Sends out and, when it is a request of ours, keeps it for retransmission. */
 void iked_sa_send(struct iked *ik, struct iked_sa *sa, const uint8_t *out, size_t len);
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -42,7 +43,20 @@ iked_sock_read(struct ev_loop *loop, ev_io *w, int revents)
 			continue;
 		s->ik->stats.in_packets++;
 		memcpy(peer, &from.sin_addr, 4);
-		iked_sa_input(s->ik, s, peer, ntohs(from.sin_port), buf, (size_t)n);
+		if (s->port != s->ik->opts.natt_port) {
+			iked_sa_input(s->ik, s, peer, ntohs(from.sin_port), buf, (size_t)n);
+			continue;
+		}
+		/* Port 4500 (RFC 3948 §2.2): a one-octet 0xff is a NAT keepalive; IKE comes
+		 * after four zero octets (the non-ESP marker); anything else would be ESP,
+		 * which the PIC takes before the kernel sees it. */
+		if (n == 1 && buf[0] == 0xff)
+			continue;
+		if (n < 4 || buf[0] != 0 || buf[1] != 0 || buf[2] != 0 || buf[3] != 0) {
+			s->ik->stats.dropped_malformed++;
+			continue;
+		}
+		iked_sa_input(s->ik, s, peer, ntohs(from.sin_port), buf + 4, (size_t)n - 4);
 	}
 }
 
@@ -126,14 +140,18 @@ iked_socks_sync(struct iked *ik)
 		iked_sock_close(ik, s);
 	}
 	for (t = ik->tunnels; t != NULL; t = t->next) {
-		if (iked_sock_find(ik, t->local, (uint16_t)ik->opts.port) != NULL)
-			continue;
-		if ((s = iked_sock_open(ik, t->local, (uint16_t)ik->opts.port)) == NULL) {
-			rc = -1;
-			continue;
+		for (int i = 0; i < 2; i++) {
+			uint16_t port = (uint16_t)(i == 0 ? ik->opts.port : ik->opts.natt_port);
+
+			if (iked_sock_find(ik, t->local, port) != NULL)
+				continue;
+			if ((s = iked_sock_open(ik, t->local, port)) == NULL) {
+				rc = -1;
+				continue;
+			}
+			s->next = ik->socks;
+			ik->socks = s;
 		}
-		s->next = ik->socks;
-		ik->socks = s;
 	}
 	return rc;
 }
@@ -156,11 +174,19 @@ iked_send(struct iked *ik, const uint8_t local[4], uint16_t local_port, const ui
 {
 	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(peer_port) };
 	struct iked_sock *s = iked_sock_find(ik, local, local_port);
+	static const uint8_t marker[4];
+	struct iovec iov[2] = { { (void *)(uintptr_t)marker, sizeof(marker) },
+		{ (void *)(uintptr_t)msg, len } };
+	struct msghdr mh = { .msg_name = &to, .msg_namelen = sizeof(to) };
 
 	if (s == NULL)
 		return -1;
 	memcpy(&to.sin_addr, peer, 4);
-	if (sendto(s->fd, msg, len, 0, (struct sockaddr *)&to, sizeof(to)) < 0) {
+	/* On 4500, IKE goes behind the non-ESP marker; a keepalive (one 0xff) does not. */
+	mh.msg_iov = local_port == ik->opts.natt_port && !(len == 1 && msg[0] == 0xff) ?
+	    iov : iov + 1;
+	mh.msg_iovlen = mh.msg_iov == iov ? 2 : 1;
+	if (sendmsg(s->fd, &mh, 0) < 0) {
 		log_debug("IKE send: %s", strerror(errno));
 		return -1;
 	}

@@ -82,6 +82,41 @@ iked_halfopen_key(const uint8_t peer[4], uint64_t spi_i)
 	return h != 0 ? h : 1;
 }
 
+static void
+iked_sa_endpoints(struct iked_sa *sa)
+{
+	struct ike_endpoints ep;
+
+	memcpy(ep.local, sa->tunnel->local, 4);
+	memcpy(ep.remote, sa->peer, 4);
+	ep.local_port = sa->local_port;
+	ep.remote_port = sa->peer_port;
+	ike_sa_set_endpoints(sa->ike, &ep);
+}
+
+bool
+iked_sa_natt(const struct iked *ik, const struct iked_sa *sa)
+{
+	return ike_sa_nat_local(sa->ike) || ike_sa_nat_remote(sa->ike) ||
+	    sa->local_port == ik->opts.natt_port;
+}
+
+/* Behind a NAT, its mapping is kept open with a one-octet 0xff (RFC 3948 §4). */
+static void
+iked_keepalive_timer(void *ctx, uint64_t key)
+{
+	static const uint8_t keepalive = 0xff;
+	struct iked *ik = ctx;
+	struct iked_sa *sa = u64map_get(ik->sas, key);
+
+	if (sa == NULL)
+		return;
+	iked_send(ik, sa->tunnel->local, (uint16_t)ik->opts.natt_port, sa->peer, sa->peer_port,
+	    &keepalive, 1);
+	sa->keepalive_timer = timers_add(ik->timers, IKED_KEEPALIVE_SECONDS,
+	    iked_keepalive_timer, key);
+}
+
 static struct iked_sa *
 iked_sa_alloc(struct iked *ik, struct iked_tunnel *t, bool initiator, uint32_t spi_in,
     const uint8_t peer[4], uint16_t peer_port, uint16_t local_port)
@@ -101,6 +136,7 @@ iked_sa_alloc(struct iked *ik, struct iked_tunnel *t, bool initiator, uint32_t s
 	sa->peer_port = peer_port;
 	sa->local_port = local_port;
 	sa->created_ms = sa->last_heard_ms = monotonic_ms();
+	iked_sa_endpoints(sa);
 	return sa;
 }
 
@@ -120,6 +156,7 @@ iked_sa_free(struct iked *ik, struct iked_sa *sa)
 	timers_cancel(ik->timers, sa->rtx_timer);
 	timers_cancel(ik->timers, sa->dpd_timer);
 	timers_cancel(ik->timers, sa->lifetime_timer);
+	timers_cancel(ik->timers, sa->keepalive_timer);
 	ike_sa_free(sa->ike);
 	free(sa->pending);
 	free(sa);
@@ -299,6 +336,9 @@ iked_sa_established(struct iked *ik, struct iked_sa *sa)
 	    t->term);
 	if (t->dpd)
 		sa->dpd_timer = timers_add(ik->timers, t->dpd_interval, iked_dpd_timer, sa->key);
+	if (ike_sa_nat_local(sa->ike))
+		sa->keepalive_timer = timers_add(ik->timers, IKED_KEEPALIVE_SECONDS,
+		    iked_keepalive_timer, sa->key);
 	iked_sa_settle(ik, sa);
 }
 
@@ -330,10 +370,9 @@ iked_sa_initiate(struct iked *ik, struct iked_tunnel *t, uint32_t spi_in)
 	struct iked_sa *sa;
 	size_t len;
 
-	if ((sa = iked_sa_alloc(ik, t, true, spi_in, t->remote, IKED_PORT,
+	if ((sa = iked_sa_alloc(ik, t, true, spi_in, t->remote, (uint16_t)ik->opts.port,
 	    (uint16_t)ik->opts.port)) == NULL)
 		return NULL;
-	sa->peer_port = (uint16_t)ik->opts.port;
 	if (ike_sa_start(sa->ike, out, sizeof(out), &len) != 0 || len == 0) {
 		log_warnx("%s %s/%s: IKE_SA_INIT not made: %s", t->service_set, t->rule, t->term,
 		    ike_sa_error(sa->ike));
@@ -419,6 +458,7 @@ iked_sa_input(struct iked *ik, struct iked_sock *s, const uint8_t peer[4], uint1
 	struct ike_header h;
 	struct iked_sa *sa;
 	enum ike_sa_state before;
+	uint16_t old_peer, old_local;
 	size_t outlen;
 
 	if (ike_pld_validate(msg, len, &bad) != IKE_PARSE_OK) {
@@ -445,9 +485,23 @@ iked_sa_input(struct iked *ik, struct iked_sock *s, const uint8_t peer[4], uint1
 		return;
 	}
 	before = ike_sa_get_state(sa->ike);
+	/* Answers go where the last good message came from (a NAT may have moved it); the
+	 * Child SA installed while the engine takes it uses those ports too. */
+	old_peer = sa->peer_port;
+	old_local = sa->local_port;
+	sa->peer_port = port;
+	sa->local_port = s->port;
 	if (ike_sa_input(sa->ike, msg, len, out, sizeof(out), &outlen) != 0) {
+		sa->peer_port = old_peer;
+		sa->local_port = old_local;
 		ik->stats.dropped_other++;
 		return;
+	}
+	/* NAT found: IKE_AUTH and all after it on port 4500 (§2.23). */
+	if (before == IKE_SA_INIT_SENT && ike_sa_get_state(sa->ike) == IKE_SA_AUTH_SENT &&
+	    (ike_sa_nat_local(sa->ike) || ike_sa_nat_remote(sa->ike))) {
+		sa->local_port = (uint16_t)ik->opts.natt_port;
+		sa->peer_port = (uint16_t)ik->opts.natt_port;
 	}
 	sa->last_heard_ms = monotonic_ms();
 	sa->in_packets++;

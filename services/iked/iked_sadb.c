@@ -303,6 +303,11 @@ iked_sadb_install(struct iked *ik, struct iked_sa *sa, const struct ike_child *c
 
 	iked_sa_fill(&in, &secrets[0], &secrets[1], sa->tunnel, c, true);
 	iked_sa_fill(&out, &secrets[2], &secrets[3], sa->tunnel, c, false);
+	if (iked_sa_natt(ik, sa)) {
+		/* ESP in UDP (RFC 3948) between the ports IKE uses now. */
+		in.encap_sport = out.encap_sport = sa->local_port;
+		in.encap_dport = out.encap_dport = sa->peer_port;
+	}
 	req.sas = both;
 	req.n_sas = 2;
 	sa->install_req = bus_request(ik->bus, "sadb", MT(SA_INSTALL), &req.base,

@@ -313,6 +313,8 @@ iked_tunnel_new(const Picsec__V1__ConfigSnapshot *snap, const Picsec__V1__Servic
 	iked_ts(term->source_address, &t->cfg.local_ts);
 	iked_ts(term->destination_address, &t->cfg.remote_ts);
 	t->establish = vpn->establish_tunnels;
+	t->cfg.no_natt = vpn->disable_natt || ss->no_nat_traversal;
+	t->cfg.force_encap = ss->udp_encapsulate_dest_port != 0 && !t->cfg.no_natt;
 	t->dpd = term->initiate_dead_peer_detection || term->dead_peer_detection != NULL;
 	t->dpd_interval = term->dead_peer_detection != NULL &&
 	    term->dead_peer_detection->interval != 0 ? term->dead_peer_detection->interval :

@@ -32,7 +32,7 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct iked_options opts = { .port = 500 };
+	struct iked_options opts = { .port = 500, .natt_port = 4500 };
 	struct bus_options bo = { .service = "iked" };
 	struct ev_loop *loop;
 	struct iked *ik;

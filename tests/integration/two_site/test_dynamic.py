@@ -5,7 +5,8 @@ Child SA through sadb. Pings cross both ways and a TCP transfer arrives intact, 
 carries only IKE and ESP between the gateways under the negotiated SPIs; clearing the IKE
 SAs deletes them at the peer too and a new pair comes up; killing the peer's iked is found
 by dead peer detection, which clears the SAs, and its restart brings the tunnel back with
-the predecessor's SAs swept. Then the same with an AH proposal. TAP output."""
+the predecessor's SAs swept. Then the same with an AH proposal, and with ESP in UDP (udp-encapsulate: both sides
+act as if a NAT were between them, IKE moves to port 4500). TAP output."""
 import os
 import signal
 import subprocess
@@ -21,6 +22,10 @@ RUN = "/run/picsec-two-site"
 def dynamic_config(site, tmp, proto="esp"):
     with open(os.path.join(ts.EXAMPLES, "two-site-dynamic-esp-%s.conf" % site)) as f:
         text = f.read()
+    if proto == "udp":
+        text = text.replace("""            local-gateway 192.0.2.""", """            udp-encapsulate;
+            local-gateway 192.0.2.""")
+        assert "udp-encapsulate;" in text
     if proto == "ah":
         text = text.replace("""                protocol esp;
                 authentication-algorithm hmac-sha-256-128;
@@ -115,14 +120,18 @@ def capture_check(tmp, proto, a_spis, b_spis):
     time.sleep(0.5)
     cap.terminate()
     cap.communicate(timeout=10)
-    layer = ESP if proto == "esp" else AH
     seen, other = set(), []
     for p in rdpcap(pcap):
         if IP not in p:
             continue
-        if layer in p:
+        if proto == "udp" and UDP in p and p[UDP].dport == 4500:
+            payload = bytes(p[UDP].payload)
+            if payload[:4] != b"\0\0\0\0" and len(payload) > 8:
+                seen.add((p[IP].src, int.from_bytes(payload[:4], "big")))
+        elif proto != "udp" and (ESP if proto == "esp" else AH) in p:
+            layer = ESP if proto == "esp" else AH
             seen.add((p[IP].src, p[layer].spi))
-        elif not (UDP in p and p[UDP].dport == 500):
+        elif not (UDP in p and p[UDP].dport in (500, 4500)):
             other.append(p.summary())
     want = {("192.0.2.1", s) for s in a_spis} | {("192.0.2.2", s) for s in b_spis}
     ts.ok(seen and seen <= want,
@@ -172,6 +181,15 @@ def body(tmp):
     ts.ok(up_pair("ah"), "ah: IKE SAs matured, Child SAs installed")
     a, b = spis("gwA"), spis("gwB")
     capture_check(tmp, "ah", a["outbound"], b["outbound"])
+
+    # ESP in UDP: udp-encapsulate makes both sides act as if a NAT were between them
+    ts.topology("down")
+    ts.topology("up", "--a", dynamic_config("a", tmp, "udp"), "--b",
+                dynamic_config("b", tmp, "udp"))
+    ts.ok(up_pair("udp"), "udp: IKE SAs matured, Child SAs installed")
+    a, b = spis("gwA"), spis("gwB")
+    capture_check(tmp, "udp", a["outbound"], b["outbound"])
+    ts.ok(ts.transfer(1 << 20), "udp: 1 MiB over TCP arrive intact")
 
 
 def main():
