@@ -64,7 +64,9 @@ ike_keys_derive(enum ike_prf_id prf, const struct ike_key_lengths *lens,
 	int rc;
 
 	/* sodium_malloc needs the library set up; sodium_init is idempotent. */
-	if (sodium_init() < 0 || ike_prf_len(prf) != lens->prf ||
+	/* A rekey's PRF is the old SA's; its keys have the new PRF's length. */
+	if (sodium_init() < 0 || ike_prf_len(prf) == 0 ||
+	    (old_sk_d == NULL && ike_prf_len(prf) != lens->prf) ||
 	    (k = sodium_malloc(sizeof(*k))) == NULL)
 		return NULL;
 	memset(k, 0, sizeof(*k));
@@ -84,7 +86,8 @@ ike_keys_derive(enum ike_prf_id prf, const struct ike_key_lengths *lens,
 	seed[0] = *ni;
 	seed[1] = *nr;
 	seed[2] = (struct ike_bytes){ spis, sizeof(spis) };
-	if (rc != 0 || ike_prf_plus(prf, skeyseed, lens->prf, seed, 3, k->mem, k->mem_len) != 0) {
+	if (rc != 0 ||
+	    ike_prf_plus(prf, skeyseed, ike_prf_len(prf), seed, 3, k->mem, k->mem_len) != 0) {
 		sodium_memzero(skeyseed, sizeof(skeyseed));
 		ike_keys_free(k);
 		return NULL;

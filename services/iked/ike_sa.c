@@ -70,31 +70,12 @@ ike_sa_new(const struct ike_peer_cfg *cfg, bool initiator, uint32_t child_spi)
 	return sa;
 }
 
-static void
-ike_child_clear(struct ike_child *c)
-{
-	if (c->keymat != NULL)
-		sodium_free(c->keymat);
-	memset(c, 0, sizeof(*c));
-}
-
 void
 ike_sa_set_events(struct ike_sa *sa, const struct ike_sa_events *ev)
 {
 	sa->ev = *ev;
 }
 
-void
-ike_sa_child_down(struct ike_sa *sa, const char *why)
-{
-	if (!sa->have_child)
-		return;
-	if (sa->child_announced && sa->ev.child_down != NULL)
-		sa->ev.child_down(sa->ev.ctx, sa, &sa->child, why);
-	sa->child_announced = false;
-	sa->have_child = false;
-	ike_child_clear(&sa->child);
-}
 
 void
 ike_sa_free(struct ike_sa *sa)
@@ -105,7 +86,9 @@ ike_sa_free(struct ike_sa *sa)
 	ike_keys_free(sa->keys);
 	ike_sk_free(sa->sk_in);
 	ike_sk_free(sa->sk_out);
-	ike_child_clear(&sa->child);
+	ike_child_forget_all(sa);
+	ike_rekey_clear(&sa->rk);
+	ike_sa_free(sa->rekeyed);
 	free(sa->msg1);
 	free(sa->msg2);
 	free(sa->last_in);
@@ -115,6 +98,7 @@ ike_sa_free(struct ike_sa *sa)
 }
 
 enum ike_sa_state ike_sa_get_state(const struct ike_sa *sa) { return sa->state; }
+bool ike_sa_initiator(const struct ike_sa *sa) { return sa->initiator; }
 const char *ike_sa_error(const struct ike_sa *sa) { return sa->error; }
 uint64_t ike_sa_spi_i(const struct ike_sa *sa) { return sa->spi_i; }
 uint64_t ike_sa_spi_r(const struct ike_sa *sa) { return sa->spi_r; }
@@ -123,11 +107,24 @@ const struct ike_proposal *ike_sa_proposal(const struct ike_sa *sa) { return &sa
 const struct ike_child *
 ike_sa_child(const struct ike_sa *sa)
 {
-	return sa->have_child ? &sa->child : NULL;
+	size_t i;
+
+	for (i = 0; i < IKE_MAX_CHILDREN; i++) {
+		if (sa->children[i].used)
+			return &sa->children[i].c;
+	}
+	return NULL;
 }
 
 int
 ike_sa_derive(struct ike_sa *sa, const uint8_t *secret, size_t secret_len)
+{
+	return ike_sa_derive_rekey(sa, sa->prf, secret, secret_len, NULL, 0);
+}
+
+int
+ike_sa_derive_rekey(struct ike_sa *sa, enum ike_prf_id kdf_prf, const uint8_t *secret,
+    size_t secret_len, const uint8_t *old_sk_d, size_t old_sk_d_len)
 {
 	struct ike_bytes ni = { sa->ni, sa->ni_len }, nr = { sa->nr, sa->nr_len },
 	    gir = { secret, secret_len };
@@ -141,7 +138,8 @@ ike_sa_derive(struct ike_sa *sa, const uint8_t *secret, size_t secret_len)
 		snprintf(sa->error, sizeof(sa->error), "the chosen proposal has unknown keys");
 		return -1;
 	}
-	sa->keys = ike_keys_derive(sa->prf, &lens, &ni, &nr, &gir, sa->spi_i, sa->spi_r, NULL, 0);
+	sa->keys = ike_keys_derive(kdf_prf, &lens, &ni, &nr, &gir, sa->spi_i, sa->spi_r,
+	    old_sk_d, old_sk_d_len);
 	if (sa->keys == NULL) {
 		snprintf(sa->error, sizeof(sa->error), "key derivation failed");
 		return -1;
@@ -246,14 +244,11 @@ ike_sa_entered(struct ike_sa *sa, enum ike_sa_state before)
 		/* IKE_SA_INIT was 0 and IKE_AUTH 1, both the initiator's (§2.2). */
 		sa->req_msgid = sa->initiator ? 2 : 0;
 		sa->peer_msgid = sa->initiator ? 0 : 2;
-		if (sa->have_child && !sa->child_announced) {
-			sa->child_announced = true;
-			if (sa->ev.child_up != NULL)
-				sa->ev.child_up(sa->ev.ctx, sa, &sa->child);
-		}
+		for (size_t i = 0; i < IKE_MAX_CHILDREN; i++)
+			ike_child_announce(sa, &sa->children[i]);
 	}
 	if (sa->state == IKE_SA_DEAD)
-		ike_sa_child_down(sa, sa->error[0] != '\0' ? sa->error : "IKE SA gone");
+		ike_child_down_all(sa, sa->error[0] != '\0' ? sa->error : "IKE SA gone");
 }
 
 /* Established: a request of the peer's (the next in its window) or the response to ours. */
@@ -269,7 +264,8 @@ ike_sa_established_input(struct ike_sa *sa, struct ike_msg *m, bool response, ui
 			return -1;
 		sa->awaiting = false;
 		sa->req_msgid++;
-		return m->hdr.exchange == IKE_INFORMATIONAL ? ike_info_response(sa, m) : 0;
+		return m->hdr.exchange == IKE_INFORMATIONAL ? ike_info_response(sa, m) :
+		    ike_child_response(sa, m, out, cap, outlen);
 	}
 	if (m->hdr.msgid != sa->peer_msgid || ike_sa_open(sa, m, plain, IKE_MAX_MSG) != 0)
 		return -1;
@@ -277,9 +273,14 @@ ike_sa_established_input(struct ike_sa *sa, struct ike_msg *m, bool response, ui
 	switch (m->hdr.exchange) {
 	case IKE_INFORMATIONAL:
 		return ike_info_respond(sa, m, out, cap, outlen);
+	case IKE_CREATE_CHILD_SA:
+		/* While we delete the IKE SA, nothing new is made under it (§1.4.1). */
+		if (sa->state == IKE_SA_DELETING)
+			return ike_info_refuse(sa, m, IKE_N_TEMPORARY_FAILURE, NULL, 0, out, cap,
+			    outlen);
+		return ike_child_respond(sa, m, out, cap, outlen);
 	default:
-		/* CREATE_CHILD_SA is not offered yet: refused, the IKE SA stays (§1.3). */
-		return ike_info_refuse(sa, m, out, cap, outlen);
+		return -1;
 	}
 }
 
@@ -357,13 +358,13 @@ out:
 }
 
 static int
-ike_sa_request(struct ike_sa *sa, bool ike, const uint32_t *spi_in, uint8_t *out, size_t cap,
-    size_t *outlen)
+ike_sa_request(struct ike_sa *sa, bool ike, const struct ike_child *c, uint8_t *out,
+    size_t cap, size_t *outlen)
 {
 	*outlen = 0;
 	if (sa->state != IKE_SA_ESTABLISHED || sa->awaiting)
 		return -1;
-	return ike_info_request(sa, ike, spi_in, out, cap, outlen);
+	return ike_info_request(sa, ike, c, out, cap, outlen);
 }
 
 int
@@ -371,7 +372,7 @@ ike_sa_delete(struct ike_sa *sa, uint8_t *out, size_t cap, size_t *outlen)
 {
 	if (ike_sa_request(sa, true, NULL, out, cap, outlen) != 0)
 		return -1;
-	ike_sa_child_down(sa, "IKE SA deleted");
+	ike_child_down_all(sa, "IKE SA deleted");
 	sa->state = IKE_SA_DELETING;
 	return 0;
 }
@@ -380,11 +381,41 @@ int
 ike_sa_delete_child(struct ike_sa *sa, uint32_t spi_in, uint8_t *out, size_t cap,
     size_t *outlen)
 {
-	if (!sa->have_child || sa->child.spi_in != spi_in ||
-	    ike_sa_request(sa, false, &spi_in, out, cap, outlen) != 0)
+	struct ike_child_slot *s = ike_child_by_in(sa, spi_in);
+
+	if (s == NULL || ike_sa_request(sa, false, &s->c, out, cap, outlen) != 0)
 		return -1;
-	ike_sa_child_down(sa, "deleted");
+	ike_child_down(sa, s, "deleted");
 	return 0;
+}
+
+int
+ike_sa_rekey_child(struct ike_sa *sa, uint32_t old_spi_in, uint32_t new_spi_in, uint8_t *out,
+    size_t cap, size_t *outlen)
+{
+	*outlen = 0;
+	if (sa->state != IKE_SA_ESTABLISHED || sa->awaiting ||
+	    ike_child_by_in(sa, old_spi_in) == NULL)
+		return -1;
+	return ike_child_rekey_request(sa, false, old_spi_in, new_spi_in, out, cap, outlen);
+}
+
+int
+ike_sa_rekey(struct ike_sa *sa, uint8_t *out, size_t cap, size_t *outlen)
+{
+	*outlen = 0;
+	if (sa->state != IKE_SA_ESTABLISHED || sa->awaiting)
+		return -1;
+	return ike_child_rekey_request(sa, true, 0, 0, out, cap, outlen);
+}
+
+struct ike_sa *
+ike_sa_take_rekeyed(struct ike_sa *sa)
+{
+	struct ike_sa *n = sa->rekeyed;
+
+	sa->rekeyed = NULL;
+	return n;
 }
 
 int
@@ -402,6 +433,6 @@ ike_sa_awaiting(const struct ike_sa *sa)
 void
 ike_sa_give_up(struct ike_sa *sa, const char *why)
 {
-	ike_sa_child_down(sa, why);
+	ike_child_down_all(sa, why);
 	ike_sa_fail(sa, "%s", why);
 }

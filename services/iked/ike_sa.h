@@ -24,8 +24,11 @@ enum {
 	IKE_N_INVALID_KE_PAYLOAD = 17,
 	IKE_N_AUTHENTICATION_FAILED = 24,
 	IKE_N_NO_ADDITIONAL_SAS = 35,
+	IKE_N_TEMPORARY_FAILURE = 43,
+	IKE_N_CHILD_SA_NOT_FOUND = 44,
 	IKE_N_TS_UNACCEPTABLE = 38,
 	IKE_N_INITIAL_CONTACT = 16384,
+	IKE_N_REKEY_SA = 16393,
 	IKE_N_NAT_DETECTION_SOURCE_IP = 16388,
 	IKE_N_NAT_DETECTION_DESTINATION_IP = 16389,
 };
@@ -84,6 +87,9 @@ struct ike_sa_events {
 	void (*child_up)(void *ctx, struct ike_sa *sa, const struct ike_child *c);
 	void (*child_down)(void *ctx, struct ike_sa *sa, const struct ike_child *c,
 	    const char *why);
+	/* A new inbound SPI of that protocol for a Child SA the peer rekeys; 0: none at
+	 * hand (the request is refused with TEMPORARY_FAILURE and the peer tries later). */
+	uint32_t (*spi)(void *ctx, struct ike_sa *sa, uint8_t protocol);
 	void *ctx;
 };
 
@@ -107,6 +113,17 @@ int ike_sa_delete(struct ike_sa *sa, uint8_t *out, size_t cap, size_t *outlen);
 /* Deletes the Child SA whose inbound SPI is spi_in (down at once). */
 int ike_sa_delete_child(struct ike_sa *sa, uint32_t spi_in, uint8_t *out, size_t cap,
     size_t *outlen);
+/* CREATE_CHILD_SA: a new Child SA (inbound SPI new_spi_in, fresh keys, a new DH exchange
+ * when the policy has PFS) replaces the one whose inbound SPI is old_spi_in; when the
+ * answer comes, the new one is up and the old one's Delete is the request that follows. */
+int ike_sa_rekey_child(struct ike_sa *sa, uint32_t old_spi_in, uint32_t new_spi_in,
+    uint8_t *out, size_t cap, size_t *outlen);
+/* CREATE_CHILD_SA for the IKE SA itself (§2.18): when it completes (either side), a new
+ * IKE SA with the Child SAs is waiting in ike_sa_take_rekeyed, and this one is deleted (by
+ * a request that follows, on the side that rekeyed). */
+int ike_sa_rekey(struct ike_sa *sa, uint8_t *out, size_t cap, size_t *outlen);
+/* The IKE SA that replaced this one, once (the caller owns it; same events). */
+struct ike_sa *ike_sa_take_rekeyed(struct ike_sa *sa);
 /* An empty INFORMATIONAL: the peer's answer proves it alive (dead peer detection). */
 int ike_sa_liveness(struct ike_sa *sa, uint8_t *out, size_t cap, size_t *outlen);
 /* Whether a request of ours waits for its response (the caller retransmits it). */
@@ -123,6 +140,8 @@ bool ike_sa_nat_local(const struct ike_sa *sa);
 bool ike_sa_nat_remote(const struct ike_sa *sa);
 
 enum ike_sa_state ike_sa_get_state(const struct ike_sa *sa);
+/* Whether we are this IKE SA's (original) initiator. */
+bool ike_sa_initiator(const struct ike_sa *sa);
 const char *ike_sa_error(const struct ike_sa *sa);
 uint64_t ike_sa_spi_i(const struct ike_sa *sa);
 uint64_t ike_sa_spi_r(const struct ike_sa *sa);

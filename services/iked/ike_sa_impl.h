@@ -8,8 +8,31 @@
 #include "ike_sa.h"
 #include "ike_sk.h"
 
-enum { IKE_NONCE_LEN = 32, IKE_MAX_MSG = 8192 };
+enum { IKE_NONCE_LEN = 32, IKE_MAX_MSG = 8192, IKE_MAX_CHILDREN = 4 };
 
+/* A Child SA of the IKE SA. */
+struct ike_child_slot {
+	struct ike_child c;
+	bool used;
+	bool announced;		/* child_up was told */
+	bool exchange_initiator; /* we started the exchange that made it (key order) */
+};
+
+/* Our CREATE_CHILD_SA request in flight. */
+struct ike_rekey {
+	bool ike;			/* of the IKE SA; else of the Child SA old_spi_in */
+	uint32_t old_spi_in, new_spi_in;
+	uint64_t new_spi;		/* IKE: our SPI of the new IKE SA */
+	struct ike_dh *dh;		/* PFS or the IKE rekey's exchange */
+	uint8_t nonce[IKE_NONCE_LEN];
+	struct ike_proposal offer[IKE_MAX_PROPOSALS];
+	size_t noffer;
+	uint8_t spi[8];			/* what offer's SPIs point at */
+	bool collided;			/* the peer rekeyed the same Child SA meanwhile */
+	uint8_t peer_min_nonce[256];	/* ... the lower nonce of its exchange */
+	size_t peer_min_nonce_len;
+	uint32_t peer_new_spi_in;	/* ... and the Child SA it made */
+};
 struct ike_sa {
 	const struct ike_peer_cfg *cfg;
 	bool initiator;
@@ -27,7 +50,7 @@ struct ike_sa {
 	struct ike_endpoints ep;
 	bool have_ep;
 	bool nat_local, nat_remote;	/* from IKE_SA_INIT's NAT detection */
-	bool child_announced;		/* child_up was told of the first Child SA */
+
 	uint16_t ke_group;		/* the group of our KE payload */
 	struct ike_proposal chosen;
 	enum ike_prf_id prf;
@@ -41,9 +64,11 @@ struct ike_sa {
 	uint8_t child_spi[4];
 	struct ike_proposal child_offer[IKE_MAX_PROPOSALS];
 	size_t nchild_offer;
-	struct ike_child child;
-	bool have_child;
-	uint8_t *last_in, *last_out;	/* responder: the last request and our answer */
+	struct ike_child_slot children[IKE_MAX_CHILDREN];
+	bool rekeying;			/* rk is our outstanding request */
+	struct ike_rekey rk;
+	struct ike_sa *rekeyed;		/* the IKE SA that replaces this one, for the caller */
+	uint8_t *last_in, *last_out;	/* the peer's last request and our answer */
 	size_t last_in_len, last_out_len;
 };
 
@@ -52,12 +77,28 @@ void ike_sa_fail(struct ike_sa *sa, const char *fmt, ...) __attribute__((format(
 int ike_sa_keep(uint8_t **dst, size_t *dst_len, const uint8_t *src, size_t len);
 /* The IKE SA's keys and Encrypted payload contexts, from the DH secret. */
 int ike_sa_derive(struct ike_sa *sa, const uint8_t *secret, size_t secret_len);
+/* The same for an IKE SA made by a rekey: SKEYSEED = prf(SK_d (old), g^ir | Ni | Nr) with
+ * the old SA's PRF for SKEYSEED and prf+ (as strongSwan does; §2.18). */
+int ike_sa_derive_rekey(struct ike_sa *sa, enum ike_prf_id kdf_prf, const uint8_t *secret,
+    size_t secret_len, const uint8_t *old_sk_d, size_t old_sk_d_len);
 /* A whole message with one Encrypted payload around inner (a chain from ike_w_inner). */
 int ike_sa_seal(struct ike_sa *sa, uint8_t exchange, bool response, uint32_t msgid,
     const uint8_t *inner, size_t inner_len, uint8_t first, uint8_t *out, size_t cap,
     size_t *outlen);
-/* The Child SA goes down: the event, then it is forgotten (keys wiped). */
-void ike_sa_child_down(struct ike_sa *sa, const char *why);
+/* ike_child.c: the Child SA slots. */
+struct ike_child_slot *ike_child_alloc(struct ike_sa *sa);
+/* Keys for a Child SA from prf+(SK_d, [gir] | Ni | Nr); s->exchange_initiator set first. */
+int ike_child_derive(struct ike_sa *sa, struct ike_child_slot *s,
+    const struct ike_proposal *chosen, uint32_t spi_in, uint32_t spi_out, const uint8_t *gir,
+    size_t gir_len, const struct ike_bytes *ni, const struct ike_bytes *nr);
+void ike_child_announce(struct ike_sa *sa, struct ike_child_slot *s);
+/* The event (when announced), then the slot is wiped. */
+void ike_child_down(struct ike_sa *sa, struct ike_child_slot *s, const char *why);
+void ike_child_down_all(struct ike_sa *sa, const char *why);
+/* Wiped without events: they moved to a rekeyed IKE SA. */
+void ike_child_forget_all(struct ike_sa *sa);
+struct ike_child_slot *ike_child_by_in(struct ike_sa *sa, uint32_t spi_in);
+struct ike_child_slot *ike_child_by_out(struct ike_sa *sa, uint8_t protocol, uint32_t spi_out);
 /* Opens m's Encrypted payload and parses its contents into m. */
 int ike_sa_open(struct ike_sa *sa, struct ike_msg *m, uint8_t *plain, size_t cap);
 
@@ -80,17 +121,28 @@ int ike_auth_request(struct ike_sa *sa, uint8_t *out, size_t cap, size_t *outlen
 int ike_auth_respond(struct ike_sa *sa, struct ike_msg *m, uint8_t *out, size_t cap,
     size_t *outlen);
 int ike_auth_response(struct ike_sa *sa, struct ike_msg *m);
+/* Whether every selector of got lies within one of allowed. */
+bool ike_ts_within(const struct ike_ts_set *got, const struct ike_ts_set *allowed);
+uint32_t ike_spi32(const struct ike_bytes *b);
 
 /* ike_x_info.c: INFORMATIONAL. */
-/* Our request: Delete of the IKE SA (ike), of the Child SA with inbound SPI spi_in, or
- * nothing (liveness). */
-int ike_info_request(struct ike_sa *sa, bool ike, const uint32_t *spi_in, uint8_t *out,
+/* Our request: Delete of the IKE SA (ike), of the Child SA c, or nothing (liveness). */
+int ike_info_request(struct ike_sa *sa, bool ike, const struct ike_child *c, uint8_t *out,
     size_t cap, size_t *outlen);
 int ike_info_respond(struct ike_sa *sa, const struct ike_msg *m, uint8_t *out, size_t cap,
     size_t *outlen);
 int ike_info_response(struct ike_sa *sa, const struct ike_msg *m);
-/* The answer to a request of an exchange we do not take: NO_ADDITIONAL_SAS. */
-int ike_info_refuse(struct ike_sa *sa, const struct ike_msg *m, uint8_t *out, size_t cap,
+/* An encrypted answer that is one notify (NO_ADDITIONAL_SAS, INVALID_KE_PAYLOAD, ...). */
+int ike_info_refuse(struct ike_sa *sa, const struct ike_msg *m, uint16_t type,
+    const uint8_t *data, size_t len, uint8_t *out, size_t cap, size_t *outlen);
+
+/* ike_x_child.c: CREATE_CHILD_SA (§1.3): rekeying a Child SA or the IKE SA. */
+int ike_child_rekey_request(struct ike_sa *sa, bool ike, uint32_t old_spi_in,
+    uint32_t new_spi_in, uint8_t *out, size_t cap, size_t *outlen);
+int ike_child_respond(struct ike_sa *sa, const struct ike_msg *m, uint8_t *out, size_t cap,
     size_t *outlen);
+int ike_child_response(struct ike_sa *sa, const struct ike_msg *m, uint8_t *out, size_t cap,
+    size_t *outlen);
+void ike_rekey_clear(struct ike_rekey *rk);
 
 #endif

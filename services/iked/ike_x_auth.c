@@ -71,7 +71,7 @@ ike_id_expected(const struct ike_sa *sa, uint8_t type, const struct ike_bytes *i
 
 /* Whether every selector of got lies within one of allowed (same family, protocol 0 or
  * equal, ports and addresses inside). */
-static bool
+bool
 ike_ts_within(const struct ike_ts_set *got, const struct ike_ts_set *allowed)
 {
 	uint8_t i, j;
@@ -96,46 +96,26 @@ ike_ts_within(const struct ike_ts_set *got, const struct ike_ts_set *allowed)
 	return got->count > 0;
 }
 
-/* The Child SA's keys from prf+(SK_d, Ni | Nr) (§2.17): initiator-to-responder keys
- * first (encryption, then integrity), then the other way. */
+/* The first Child SA, keyed from prf+(SK_d, Ni | Nr) (§2.17), with the traffic selectors
+ * as this side sees them. */
 static int
-ike_child_keys(struct ike_sa *sa, const struct ike_proposal *chosen, uint32_t spi_in,
-    uint32_t spi_out)
+ike_first_child(struct ike_sa *sa, const struct ike_proposal *chosen, uint32_t spi_in,
+    uint32_t spi_out, const struct ike_ts_set *local, const struct ike_ts_set *remote)
 {
-	struct ike_child *c = &sa->child;
-	const struct ike_transform *e = ike_proposal_get(chosen, IKE_TF_ENCR);
-	const struct ike_transform *i = ike_proposal_get(chosen, IKE_TF_INTEG);
-	struct ike_bytes seed[2] = { { sa->ni, sa->ni_len }, { sa->nr, sa->nr_len } };
-	size_t half;
-	const uint8_t *ir, *ri;
+	struct ike_bytes ni = { sa->ni, sa->ni_len }, nr = { sa->nr, sa->nr_len };
+	struct ike_child_slot *s = ike_child_alloc(sa);
 
-	memset(c, 0, sizeof(*c));
-	c->protocol = chosen->protocol;
-	c->chosen = *chosen;
-	c->chosen.spi.data = NULL;
-	c->spi_in = spi_in;
-	c->spi_out = spi_out;
-	if (e != NULL)
-		c->encr_len = e->id == IKE_ENCR_3DES ? 24 : e->id == IKE_ENCR_AES_GCM_16 ?
-		    e->key_length / 8u + 4 : e->key_length / 8u;
-	if (i != NULL)
-		c->integ_len = ike_sk_integ_key_len(i->id);
-	half = c->encr_len + c->integ_len;
-	if (half == 0 || (c->keymat = sodium_malloc(2 * half)) == NULL ||
-	    ike_prf_plus(sa->prf, sa->keys->sk_d, sa->keys->len.prf, seed, 2, c->keymat,
-	    2 * half) != 0)
+	if (s == NULL)
 		return -1;
-	ir = c->keymat;
-	ri = c->keymat + half;
-	c->encr_in = sa->initiator ? ri : ir;
-	c->integ_in = c->encr_in + c->encr_len;
-	c->encr_out = sa->initiator ? ir : ri;
-	c->integ_out = c->encr_out + c->encr_len;
-	sa->have_child = true;
+	s->exchange_initiator = sa->initiator;
+	if (ike_child_derive(sa, s, chosen, spi_in, spi_out, NULL, 0, &ni, &nr) != 0)
+		return -1;
+	s->c.ts_local = *local;
+	s->c.ts_remote = *remote;
 	return 0;
 }
 
-static uint32_t
+uint32_t
 ike_spi32(const struct ike_bytes *b)
 {
 	return b->len == 4 ? (uint32_t)b->data[0] << 24 | (uint32_t)b->data[1] << 16 |
@@ -244,13 +224,11 @@ ike_auth_respond(struct ike_sa *sa, struct ike_msg *m, uint8_t *out, size_t cap,
 	if (!ike_ts_within(&m->tsi, &c->remote_ts) || !ike_ts_within(&m->tsr, &c->local_ts))
 		return ike_auth_refuse(sa, IKE_N_TS_UNACCEPTABLE,
 		    "the initiator's traffic selectors are not within ours", out, cap, outlen);
-	if (ike_child_keys(sa, &chosen, ike_spi32(&(struct ike_bytes){ sa->child_spi, 4 }),
-	    ike_spi32(&chosen.spi)) != 0) {
+	if (ike_first_child(sa, &chosen, ike_spi32(&(struct ike_bytes){ sa->child_spi, 4 }),
+	    ike_spi32(&chosen.spi), &m->tsr, &m->tsi) != 0) {
 		ike_sa_fail(sa, "Child SA keys could not be derived");
 		return 0;
 	}
-	sa->child.ts_local = m->tsr;
-	sa->child.ts_remote = m->tsi;
 	idlen = ike_id_body(c->local_id_type, c->local_id, c->local_id_len, id);
 	if (ike_auth_ours(sa, id, idlen, auth) != 0) {
 		ike_sa_fail(sa, "AUTH could not be computed");
@@ -308,12 +286,10 @@ ike_auth_response(struct ike_sa *sa, struct ike_msg *m)
 		    "than ours: Child SA refused");
 		return 0;
 	}
-	if (ike_child_keys(sa, &m->proposals[0], ike_spi32(&(struct ike_bytes){ sa->child_spi,
-	    4 }), ike_spi32(&m->proposals[0].spi)) != 0) {
+	if (ike_first_child(sa, &m->proposals[0], ike_spi32(&(struct ike_bytes){ sa->child_spi,
+	    4 }), ike_spi32(&m->proposals[0].spi), &m->tsi, &m->tsr) != 0) {
 		snprintf(sa->error, sizeof(sa->error), "Child SA keys could not be derived");
 		return 0;
 	}
-	sa->child.ts_local = m->tsi;
-	sa->child.ts_remote = m->tsr;
 	return 0;
 }

@@ -24,7 +24,7 @@ ike_get32(const uint8_t *p)
 }
 
 int
-ike_info_request(struct ike_sa *sa, bool ike, const uint32_t *spi_in, uint8_t *out,
+ike_info_request(struct ike_sa *sa, bool ike, const struct ike_child *c, uint8_t *out,
     size_t cap, size_t *outlen)
 {
 	uint8_t inner[64], spi[4];
@@ -34,12 +34,12 @@ ike_info_request(struct ike_sa *sa, bool ike, const uint32_t *spi_in, uint8_t *o
 	ike_w_inner(&w, inner, sizeof(inner));
 	if (ike)
 		ike_w_delete(&w, IKE_PROTO_IKE, NULL, 0);
-	else if (spi_in != NULL) {
-		ike_put32(spi, *spi_in);
-		ike_w_delete(&w, sa->child.protocol, spi, 1);
+	else if (c != NULL) {
+		ike_put32(spi, c->spi_in);
+		ike_w_delete(&w, c->protocol, spi, 1);
 	}
 	len = ike_w_finish(&w);
-	if ((len == 0 && (ike || spi_in != NULL)) ||
+	if ((len == 0 && (ike || c != NULL)) ||
 	    ike_sa_seal(sa, IKE_INFORMATIONAL, false, sa->req_msgid, inner, len, w.first, out,
 	    cap, outlen) != 0)
 		return -1;
@@ -49,53 +49,64 @@ ike_info_request(struct ike_sa *sa, bool ike, const uint32_t *spi_in, uint8_t *o
 	return 0;
 }
 
-/* Whether a Delete names our Child SA (by the peer's inbound SPI: our outbound one). */
-static bool
-ike_info_names_child(const struct ike_sa *sa, const struct ike_delete *d)
-{
-	uint16_t i;
-
-	if (!sa->have_child || d->protocol != sa->child.protocol || d->spi_size != 4)
-		return false;
-	for (i = 0; i < d->count; i++) {
-		if (ike_get32(d->spis.data + 4u * i) == sa->child.spi_out)
-			return true;
-	}
-	return false;
-}
-
 int
 ike_info_respond(struct ike_sa *sa, const struct ike_msg *m, uint8_t *out, size_t cap,
     size_t *outlen)
 {
-	uint8_t inner[64], spi[4];
+	struct ike_child_slot *gone[IKE_MAX_CHILDREN];
+	static const uint8_t protos[2] = { IKE_PROTO_AH, IKE_PROTO_ESP };
+	uint8_t inner[256], spis[2][4 * IKE_MAX_CHILDREN];
+	uint16_t counts[2] = { 0, 0 };
 	struct ike_writer w;
-	bool delete_ike = false, delete_child = false;
-	size_t len;
-	uint8_t i;
+	bool delete_ike = false;
+	size_t len, ngone = 0, i, k;
+	uint16_t j;
 
 	for (i = 0; i < m->ndeletes; i++) {
-		if (m->deletes[i].protocol == IKE_PROTO_IKE)
+		const struct ike_delete *d = &m->deletes[i];
+		struct ike_child_slot *s;
+
+		if (d->protocol == IKE_PROTO_IKE) {
 			delete_ike = true;
-		else if (ike_info_names_child(sa, &m->deletes[i]))
-			delete_child = true;
-		/* SPIs we do not have: already gone (a Delete crossed ours); nothing to say. */
+			continue;
+		}
+		if (d->spi_size != 4)
+			continue;
+		/* The peer names its inbound SPIs: our outbound ones. SPIs we do not have are
+		 * gone already (a Delete crossed ours): nothing to say of them. */
+		for (j = 0; j < d->count; j++) {
+			s = ike_child_by_out(sa, d->protocol, ike_get32(d->spis.data + 4u * j));
+			if (s == NULL || ngone >= IKE_MAX_CHILDREN)
+				continue;
+			for (k = 0; k < ngone && gone[k] != s; k++)
+				;
+			if (k == ngone)
+				gone[ngone++] = s;
+		}
 	}
 	ike_w_inner(&w, inner, sizeof(inner));
-	if (delete_child && !delete_ike) {
-		ike_put32(spi, sa->child.spi_in);
-		ike_w_delete(&w, sa->child.protocol, spi, 1);
+	if (!delete_ike) {
+		/* The answer deletes the other direction: our inbound SPIs of those pairs. */
+		for (i = 0; i < ngone; i++) {
+			k = gone[i]->c.protocol == IKE_PROTO_ESP;
+			ike_put32(spis[k] + 4u * counts[k]++, gone[i]->c.spi_in);
+		}
+		for (k = 0; k < 2; k++) {
+			if (counts[k] > 0)
+				ike_w_delete(&w, protos[k], spis[k], counts[k]);
+		}
 	}
 	len = ike_w_finish(&w);
-	if ((len == 0 && delete_child && !delete_ike) ||
+	if ((len == 0 && ngone > 0 && !delete_ike) ||
 	    ike_sa_seal(sa, IKE_INFORMATIONAL, true, m->hdr.msgid, inner, len, w.first, out, cap,
 	    outlen) != 0)
 		*outlen = 0; /* the peer retransmits; the deletion stands either way */
 	if (delete_ike) {
-		ike_sa_child_down(sa, "IKE SA deleted by the peer");
+		ike_child_down_all(sa, "IKE SA deleted by the peer");
 		ike_sa_fail(sa, "deleted by the peer");
-	} else if (delete_child) {
-		ike_sa_child_down(sa, "deleted by the peer");
+	} else {
+		for (i = 0; i < ngone; i++)
+			ike_child_down(sa, gone[i], "deleted by the peer");
 	}
 	return 0;
 }
@@ -110,15 +121,15 @@ ike_info_response(struct ike_sa *sa, const struct ike_msg *m)
 }
 
 int
-ike_info_refuse(struct ike_sa *sa, const struct ike_msg *m, uint8_t *out, size_t cap,
-    size_t *outlen)
+ike_info_refuse(struct ike_sa *sa, const struct ike_msg *m, uint16_t type, const uint8_t *data,
+    size_t data_len, uint8_t *out, size_t cap, size_t *outlen)
 {
-	uint8_t inner[32];
+	uint8_t inner[64];
 	struct ike_writer w;
 	size_t len;
 
 	ike_w_inner(&w, inner, sizeof(inner));
-	ike_w_notify(&w, 0, IKE_N_NO_ADDITIONAL_SAS, NULL, 0, NULL, 0);
+	ike_w_notify(&w, 0, type, NULL, 0, data, data_len);
 	len = ike_w_finish(&w);
 	if (len == 0 || ike_sa_seal(sa, m->hdr.exchange, true, m->hdr.msgid, inner, len, w.first,
 	    out, cap, outlen) != 0)

@@ -84,6 +84,12 @@ iked_config(struct iked *ik, const Picsec__V1__ConfigSnapshot *snap)
 	ik->have_config = true;
 	ik->config_generation = snap->generation;
 	want = iked_tunnels_build(snap);
+	if (ik->opts.lifetime_divisor > 1) {
+		for (t = want; t != NULL; t = t->next) {
+			t->ike_lifetime = t->ike_lifetime / ik->opts.lifetime_divisor + 1;
+			t->child_lifetime = t->child_lifetime / ik->opts.lifetime_divisor + 1;
+		}
+	}
 	/* Unchanged tunnels stay as they are, with their SAs; the rest go or come. */
 	for (t = want; t != NULL; t = next) {
 		next = t->next;

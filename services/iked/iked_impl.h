@@ -49,6 +49,18 @@ struct iked_tunnel {
 	bool marked;		/* scratch for the configuration diff */
 };
 
+/* A Child SA of an IKE SA, as sadb holds it. */
+struct iked_child {
+	bool used;
+	struct ike_child info;	/* a copy without keys, for show */
+	uint64_t ids[2];	/* sadb's ids of its inbound and outbound SAs, 0: none yet */
+	uint64_t install_id;	/* the SA_INSTALL in flight (its cookie), 0: none */
+	uint64_t created_ms;
+	bool rekey_wanted;	/* its soft lifetime came: rekey when the window is free */
+};
+
+enum { IKED_MAX_CHILDREN = 4 };
+
 /* One IKE SA as the daemon keeps it around the engine's. */
 struct iked_sa {
 	uint64_t key;		/* our SPI: the map key, what timers hold */
@@ -60,16 +72,14 @@ struct iked_sa {
 	uint8_t *pending;	/* our outstanding request, for retransmission */
 	size_t pending_len;
 	unsigned tries;
-	uint64_t rtx_timer, dpd_timer, lifetime_timer, keepalive_timer;
+	uint64_t rtx_timer, dpd_timer, lifetime_timer, keepalive_timer, work_timer;
 	uint64_t created_ms, established_ms, last_heard_ms;
 	uint64_t halfopen_key;	/* responder before IKE_AUTH: its entry in halfopen */
-	uint64_t child_ids[2];	/* sadb's ids of the Child SA's inbound and outbound SAs */
-	uint64_t install_req;	/* the SA_INSTALL in flight */
+	struct iked_child children[IKED_MAX_CHILDREN];
+	bool ike_rekey_wanted;	/* its lifetime came: rekey when the window is free */
 	uint32_t spi_in;	/* the inbound SPI taken from the pool */
 	uint64_t in_bytes, out_bytes, in_packets, out_packets;
-	uint32_t children_created, children_deleted;
-	struct ike_child child;	/* a copy without keys, for show */
-	bool have_child;
+	uint32_t children_created, children_deleted, child_rekeys;
 };
 
 struct iked_sock {
@@ -104,6 +114,7 @@ struct iked {
 				   * authenticated): a retransmitted IKE_SA_INIT finds it */
 	struct iked_sock *socks;
 	struct iked_pool *pools;
+	uint64_t next_install_id;
 	Picsec__V1__IkeStats stats;
 };
 
@@ -141,6 +152,10 @@ void iked_sa_close(struct iked *ik, struct iked_sa *sa, const char *why);
 void iked_sa_free(struct iked *ik, struct iked_sa *sa);
 /* Whether the SA's traffic goes in UDP (NAT found, or the peer moved to port 4500). */
 bool iked_sa_natt(const struct iked *ik, const struct iked_sa *sa);
+/* What is left to do when the window is free (rekeys): soon. */
+void iked_sa_work_soon(struct iked *ik, struct iked_sa *sa);
+/* The child holding that sadb id, or NULL. */
+struct iked_child *iked_sa_child_by_id(struct iked_sa *sa, uint64_t id);
 /* Sends out and, when it is a request of ours, keeps it for retransmission. */
 void iked_sa_send(struct iked *ik, struct iked_sa *sa, const uint8_t *out, size_t len);
 
@@ -150,14 +165,16 @@ void iked_sa_send(struct iked *ik, struct iked_sa *sa, const uint8_t *out, size_
 uint32_t iked_spi_take(struct iked *ik, const uint8_t local[4], uint8_t protocol);
 void iked_spi_prefill(struct iked *ik, const uint8_t local[4], uint8_t protocol);
 void iked_pools_free(struct iked *ik);
-void iked_sadb_install(struct iked *ik, struct iked_sa *sa, const struct ike_child *c);
-void iked_sadb_remove(struct iked *ik, struct iked_sa *sa, const char *why);
+void iked_sadb_install(struct iked *ik, struct iked_sa *sa, struct iked_child *ch,
+    const struct ike_child *c);
+void iked_sadb_remove(struct iked *ik, struct iked_child *ch, const char *why);
 /* sadb removed these on its own (clear, expiry, commit): delete them at the peer. */
 void iked_sadb_gone(struct iked *ik, const uint64_t *ids, size_t n, const char *why);
 /* Removes the SAs of t's term in sadb that none of our IKE SAs holds. */
 void iked_orphans_sweep(struct iked *ik, const struct iked_tunnel *t);
-/* An SA of a Child SA reached its hard lifetime (sadb removed it). */
-void iked_sadb_expired(struct iked *ik, uint64_t id);
+/* An SA of a Child SA reached its soft lifetime (rekey it) or its hard one (sadb removed
+ * it: delete it at the peer). */
+void iked_sadb_expired(struct iked *ik, uint64_t id, bool hard);
 
 /* iked_show.c: the show and clear commands' answers. */
 void iked_handlers_install(struct iked *ik);

@@ -28,6 +28,9 @@ static const double iked_rtx_first = 0.5; /* seconds; doubled at each retransmis
 static void iked_sa_events_up(void *ctx, struct ike_sa *ike, const struct ike_child *c);
 static void iked_sa_events_down(void *ctx, struct ike_sa *ike, const struct ike_child *c,
     const char *why);
+static uint32_t iked_sa_events_spi(void *ctx, struct ike_sa *ike, uint8_t protocol);
+static void iked_sa_after(struct iked *ik, struct iked_sa *sa, enum ike_sa_state before);
+static void iked_sa_adopt(struct iked *ik, struct iked_sa *sa, struct ike_sa *ike);
 
 static const char *
 ip4(const uint8_t a[4], char *buf)
@@ -122,7 +125,8 @@ iked_sa_alloc(struct iked *ik, struct iked_tunnel *t, bool initiator, uint32_t s
     const uint8_t peer[4], uint16_t peer_port, uint16_t local_port)
 {
 	struct iked_sa *sa = calloc(1, sizeof(*sa));
-	struct ike_sa_events ev = { iked_sa_events_up, iked_sa_events_down, ik };
+	struct ike_sa_events ev = { iked_sa_events_up, iked_sa_events_down, iked_sa_events_spi,
+		ik };
 
 	if (sa == NULL || (sa->ike = ike_sa_new(&t->cfg, initiator, spi_in)) == NULL) {
 		free(sa);
@@ -145,8 +149,10 @@ iked_sa_free(struct iked *ik, struct iked_sa *sa)
 {
 	if (sa == NULL)
 		return;
-	if (sa->child_ids[0] != 0 || sa->child_ids[1] != 0)
-		iked_sadb_remove(ik, sa, "IKE SA gone");
+	for (size_t i = 0; i < IKED_MAX_CHILDREN; i++) {
+		if (sa->children[i].used)
+			iked_sadb_remove(ik, &sa->children[i], "IKE SA gone");
+	}
 	if (sa->key != 0 && u64map_get(ik->sas, sa->key) == sa)
 		u64map_take(ik->sas, sa->key);
 	if (sa->halfopen_key != 0 && u64map_get(ik->halfopen, sa->halfopen_key) == sa)
@@ -157,6 +163,7 @@ iked_sa_free(struct iked *ik, struct iked_sa *sa)
 	timers_cancel(ik->timers, sa->dpd_timer);
 	timers_cancel(ik->timers, sa->lifetime_timer);
 	timers_cancel(ik->timers, sa->keepalive_timer);
+	timers_cancel(ik->timers, sa->work_timer);
 	ike_sa_free(sa->ike);
 	free(sa->pending);
 	free(sa);
@@ -294,6 +301,61 @@ iked_halfopen_timer(void *ctx, uint64_t key)
 	iked_sa_dead(ik, sa);
 }
 
+/* Rekeys wait for the window (one request of ours at a time): a Child SA first, as its
+ * keys wear out sooner. */
+static void
+iked_work_timer(void *ctx, uint64_t key)
+{
+	struct iked *ik = ctx;
+	struct iked_sa *sa = u64map_get(ik->sas, key);
+	enum ike_sa_state before;
+	uint8_t out[IKED_MSG_MAX];
+	struct iked_child *ch = NULL;
+	uint32_t spi;
+	size_t i, len;
+
+	if (sa == NULL)
+		return;
+	sa->work_timer = 0;
+	if (ike_sa_get_state(sa->ike) != IKE_SA_ESTABLISHED)
+		return;
+	if (ike_sa_awaiting(sa->ike)) {
+		iked_sa_work_soon(ik, sa);
+		return;
+	}
+	for (i = 0; i < IKED_MAX_CHILDREN && ch == NULL; i++) {
+		if (sa->children[i].used && sa->children[i].rekey_wanted)
+			ch = &sa->children[i];
+	}
+	before = ike_sa_get_state(sa->ike);
+	if (ch != NULL) {
+		if ((spi = iked_spi_take(ik, sa->tunnel->local, ch->info.protocol)) == 0) {
+			iked_sa_work_soon(ik, sa);
+			return;
+		}
+		ch->rekey_wanted = false;
+		if (ike_sa_rekey_child(sa->ike, ch->info.spi_in, spi, out, sizeof(out), &len) == 0)
+			iked_sa_send(ik, sa, out, len);
+	} else if (sa->ike_rekey_wanted) {
+		sa->ike_rekey_wanted = false;
+		if (ike_sa_rekey(sa->ike, out, sizeof(out), &len) == 0)
+			iked_sa_send(ik, sa, out, len);
+	}
+	iked_sa_after(ik, sa, before);
+}
+
+void
+iked_sa_work_soon(struct iked *ik, struct iked_sa *sa)
+{
+	bool wanted = sa->ike_rekey_wanted;
+
+	for (size_t i = 0; i < IKED_MAX_CHILDREN; i++)
+		wanted |= sa->children[i].used && sa->children[i].rekey_wanted;
+	if (wanted && !timers_pending(ik->timers, sa->work_timer))
+		sa->work_timer = timers_add(ik->timers, ike_sa_awaiting(sa->ike) ? 0.5 : 0.01,
+		    iked_work_timer, sa->key);
+}
+
 /* Two IKE SAs for one tunnel (both ends initiated at once): both ends keep the one whose
  * initiator SPI is lower and delete the other, so they agree without a word. */
 static void
@@ -315,21 +377,48 @@ iked_sa_settle(struct iked *ik, struct iked_sa *sa)
 	iked_sa_close(ik, other, "a duplicate of an established IKE SA");
 }
 
+/* The IKE SA's lifetime: its initiator rekeys it first; the responder at the end, if the
+ * initiator did not (one side at a time keeps collisions rare, §2.8.2). */
 static void
-iked_sa_established(struct iked *ik, struct iked_sa *sa)
+iked_lifetime_timer(void *ctx, uint64_t key)
+{
+	struct iked *ik = ctx;
+	struct iked_sa *sa = u64map_get(ik->sas, key);
+
+	if (sa == NULL)
+		return;
+	sa->lifetime_timer = 0;
+	sa->ike_rekey_wanted = true;
+	iked_sa_work_soon(ik, sa);
+}
+
+static void
+iked_sa_established(struct iked *ik, struct iked_sa *sa, bool by_rekey)
 {
 	struct iked_tunnel *t = sa->tunnel;
 	char a[INET_ADDRSTRLEN];
+	double life;
 
 	sa->established_ms = monotonic_ms();
+	timers_cancel(ik->timers, sa->lifetime_timer);
+	life = (double)t->ike_lifetime * (sa->initiator ? 0.9 : 1.0);
+	sa->lifetime_timer = timers_add(ik->timers, life > 1 ? life : 1, iked_lifetime_timer,
+	    sa->key);
+	if (by_rekey) {
+		if (t->dpd)
+			sa->dpd_timer = timers_add(ik->timers, t->dpd_interval, iked_dpd_timer,
+			    sa->key);
+		if (ike_sa_nat_local(sa->ike))
+			sa->keepalive_timer = timers_add(ik->timers, IKED_KEEPALIVE_SECONDS,
+			    iked_keepalive_timer, sa->key);
+		return;
+	}
 	ik->stats.established++;
 	t->failures = 0;
 	if (sa->halfopen_key != 0) {
 		u64map_take(ik->halfopen, sa->halfopen_key);
 		sa->halfopen_key = 0;
 	}
-	timers_cancel(ik->timers, sa->lifetime_timer);
-	sa->lifetime_timer = 0;
 	log_info("IKE SA %016llx:%016llx with %s established as %s (%s %s/%s)",
 	    (unsigned long long)ike_sa_spi_i(sa->ike), (unsigned long long)ike_sa_spi_r(sa->ike),
 	    ip4(sa->peer, a), sa->initiator ? "initiator" : "responder", t->service_set, t->rule,
@@ -347,6 +436,7 @@ static void
 iked_sa_after(struct iked *ik, struct iked_sa *sa, enum ike_sa_state before)
 {
 	enum ike_sa_state now = ike_sa_get_state(sa->ike);
+	struct ike_sa *rekeyed = ike_sa_take_rekeyed(sa->ike);
 
 	if (sa->pending != NULL && !ike_sa_awaiting(sa->ike) && now != IKE_SA_INIT_SENT &&
 	    now != IKE_SA_AUTH_SENT) {
@@ -355,12 +445,16 @@ iked_sa_after(struct iked *ik, struct iked_sa *sa, enum ike_sa_state before)
 		timers_cancel(ik->timers, sa->rtx_timer);
 		sa->rtx_timer = 0;
 	}
+	if (rekeyed != NULL)
+		iked_sa_adopt(ik, sa, rekeyed);
 	if (now == IKE_SA_DEAD) {
 		iked_sa_dead(ik, sa);
 		return;
 	}
 	if (now == IKE_SA_ESTABLISHED && before != IKE_SA_ESTABLISHED)
-		iked_sa_established(ik, sa);
+		iked_sa_established(ik, sa, before == IKE_SA_IDLE);
+	else if (now == IKE_SA_ESTABLISHED && !ike_sa_awaiting(sa->ike))
+		iked_sa_work_soon(ik, sa); /* the window is free: a rekey may wait */
 }
 
 struct iked_sa *
@@ -548,20 +642,62 @@ iked_sa_of(struct iked *ik, struct ike_sa *ike)
 	return sa != NULL && sa->ike == ike ? sa : NULL;
 }
 
+struct iked_child *
+iked_sa_child_by_id(struct iked_sa *sa, uint64_t id)
+{
+	size_t i;
+
+	for (i = 0; id != 0 && i < IKED_MAX_CHILDREN; i++) {
+		if (sa->children[i].used && (sa->children[i].ids[0] == id ||
+		    sa->children[i].ids[1] == id))
+			return &sa->children[i];
+	}
+	return NULL;
+}
+
+static struct iked_child *
+iked_sa_child_by_spi(struct iked_sa *sa, uint32_t spi_in)
+{
+	size_t i;
+
+	for (i = 0; i < IKED_MAX_CHILDREN; i++) {
+		if (sa->children[i].used && sa->children[i].info.spi_in == spi_in)
+			return &sa->children[i];
+	}
+	return NULL;
+}
+
 static void
 iked_sa_events_up(void *ctx, struct ike_sa *ike, const struct ike_child *c)
 {
 	struct iked *ik = ctx;
 	struct iked_sa *sa = iked_sa_of(ik, ike);
+	struct iked_child *ch = NULL;
+	size_t i;
 
 	if (sa == NULL)
 		return;
-	sa->child = *c;
-	sa->child.keymat = NULL;
-	sa->child.encr_in = sa->child.integ_in = sa->child.encr_out = sa->child.integ_out = NULL;
-	sa->have_child = true;
+	for (i = 0; i < IKED_MAX_CHILDREN && ch == NULL; i++) {
+		if (!sa->children[i].used)
+			ch = &sa->children[i];
+	}
+	if (ch == NULL) {
+		log_warnx("IKE SA %016llx: no room for another Child SA",
+		    (unsigned long long)sa->key);
+		return;
+	}
+	memset(ch, 0, sizeof(*ch));
+	ch->used = true;
+	ch->info = *c;
+	ch->info.keymat = NULL;
+	ch->info.encr_in = ch->info.integ_in = ch->info.encr_out = ch->info.integ_out = NULL;
+	ch->created_ms = monotonic_ms();
 	sa->children_created++;
-	iked_sadb_install(ik, sa, c);
+	if (sa->children_created > 1) {
+		sa->child_rekeys++;
+		ik->stats.child_sa_rekeys++;
+	}
+	iked_sadb_install(ik, sa, ch, c);
 }
 
 static void
@@ -569,11 +705,61 @@ iked_sa_events_down(void *ctx, struct ike_sa *ike, const struct ike_child *c, co
 {
 	struct iked *ik = ctx;
 	struct iked_sa *sa = iked_sa_of(ik, ike);
+	struct iked_child *ch;
 
-	(void)c;
-	if (sa == NULL)
+	if (sa == NULL || (ch = iked_sa_child_by_spi(sa, c->spi_in)) == NULL)
 		return;
-	sa->have_child = false;
 	sa->children_deleted++;
-	iked_sadb_remove(ik, sa, why);
+	iked_sadb_remove(ik, ch, why);
+	memset(ch, 0, sizeof(*ch));
+}
+
+static uint32_t
+iked_sa_events_spi(void *ctx, struct ike_sa *ike, uint8_t protocol)
+{
+	struct iked *ik = ctx;
+	struct iked_sa *sa = iked_sa_of(ik, ike);
+
+	return sa != NULL ? iked_spi_take(ik, sa->tunnel->local, protocol) : 0;
+}
+
+/* The IKE SA a rekey made takes over from sa: children, tunnel, timers of its own. */
+static void
+iked_sa_adopt(struct iked *ik, struct iked_sa *sa, struct ike_sa *ike)
+{
+	struct iked_sa *n = calloc(1, sizeof(*n));
+	struct iked_tunnel *t = sa->tunnel;
+	char a[INET_ADDRSTRLEN];
+
+	if (n == NULL) {
+		ike_sa_free(ike);
+		iked_sa_close(ik, sa, "out of memory for its rekeyed IKE SA");
+		return;
+	}
+	n->ike = ike;
+	n->tunnel = t;
+	n->initiator = ike_sa_initiator(ike);
+	n->key = n->initiator ? ike_sa_spi_i(ike) : ike_sa_spi_r(ike);
+	memcpy(n->peer, sa->peer, 4);
+	n->peer_port = sa->peer_port;
+	n->local_port = sa->local_port;
+	n->created_ms = n->last_heard_ms = monotonic_ms();
+	memcpy(n->children, sa->children, sizeof(n->children));
+	memset(sa->children, 0, sizeof(sa->children));
+	n->children_created = sa->children_created;
+	n->children_deleted = sa->children_deleted;
+	n->child_rekeys = sa->child_rekeys;
+	if (u64map_put(ik->sas, n->key, n) == -1) {
+		ike_sa_free(ike);
+		free(n);
+		return;
+	}
+	ik->stats.ike_sa_rekeys++;
+	log_info("IKE SA %016llx with %s rekeyed: now %016llx:%016llx", (unsigned long long)sa->key,
+	    ip4(sa->peer, a), (unsigned long long)ike_sa_spi_i(ike),
+	    (unsigned long long)ike_sa_spi_r(ike));
+	if (t->sa_key == sa->key)
+		t->sa_key = n->key;
+	/* Established from the start: the timers of an established SA. */
+	iked_sa_after(ik, n, IKE_SA_IDLE);
 }

@@ -158,29 +158,53 @@ iked_remove_reply(struct bus *bus, const struct bus_result *res, void *ctx, uint
 		    (unsigned long long)key, res->error_text != NULL ? res->error_text : "?");
 }
 
+/* The child whose SA_INSTALL carried that cookie, and its IKE SA. */
+struct install_walk {
+	uint64_t install_id;
+	struct iked_sa *sa;
+	struct iked_child *ch;
+};
+
 static void
-iked_install_reply(struct bus *bus, const struct bus_result *res, void *ctx, uint64_t key)
+iked_install_one(uint64_t key, void *value, void *arg)
+{
+	struct iked_sa *sa = value;
+	struct install_walk *w = arg;
+	size_t i;
+
+	(void)key;
+	for (i = 0; i < IKED_MAX_CHILDREN && w->ch == NULL; i++) {
+		if (sa->children[i].used && sa->children[i].install_id == w->install_id) {
+			w->sa = sa;
+			w->ch = &sa->children[i];
+		}
+	}
+}
+
+static void
+iked_install_reply(struct bus *bus, const struct bus_result *res, void *ctx, uint64_t install_id)
 {
 	Picsec__V1__SaRemove rm = PICSEC__V1__SA_REMOVE__INIT;
 	struct iked *ik = ctx;
-	struct iked_sa *sa = u64map_get(ik->sas, key);
+	struct install_walk w = { .install_id = install_id };
 	const Picsec__V1__SaInstalled *r = (const Picsec__V1__SaInstalled *)res->msg;
 
+	u64map_foreach(ik->sas, iked_install_one, &w);
 	if (res->type != MT(SA_INSTALLED)) {
-		log_warnx("IKE SA %016llx: sadb did not install its Child SA: %s",
-		    (unsigned long long)key, res->error_text != NULL ? res->error_text : "?");
-		if (sa != NULL) {
-			sa->install_req = 0;
-			iked_sa_close(ik, sa, "its Child SA could not be installed");
+		log_warnx("a Child SA was not installed by sadb: %s",
+		    res->error_text != NULL ? res->error_text : "?");
+		if (w.sa != NULL) {
+			w.ch->install_id = 0;
+			iked_sa_close(ik, w.sa, "its Child SA could not be installed");
 		}
 		return;
 	}
-	if (sa != NULL && sa->have_child && r->n_ids == 2) {
-		sa->install_req = 0;
-		sa->child_ids[0] = r->ids[0];
-		sa->child_ids[1] = r->ids[1];
+	if (w.ch != NULL && r->n_ids == 2) {
+		w.ch->install_id = 0;
+		w.ch->ids[0] = r->ids[0];
+		w.ch->ids[1] = r->ids[1];
 		ik->stats.child_sas_installed++;
-		iked_orphans_sweep(ik, sa->tunnel);
+		iked_orphans_sweep(ik, w.sa->tunnel);
 		return;
 	}
 	/* Gone while sadb installed it: take it out again. */
@@ -188,7 +212,7 @@ iked_install_reply(struct bus *bus, const struct bus_result *res, void *ctx, uin
 	rm.n_ids = r->n_ids;
 	rm.reason = (char *)(uintptr_t)"its IKE SA went while it was installed";
 	bus_request(bus, "sadb", MT(SA_REMOVE), &rm.base, IKED_SADB_TIMEOUT_MS, iked_remove_reply,
-	    ik, key);
+	    ik, 0);
 }
 
 /* Whether one of our IKE SAs owns the SA with that id. */
@@ -200,11 +224,11 @@ struct own_walk {
 static void
 iked_own_one(uint64_t key, void *value, void *arg)
 {
-	const struct iked_sa *sa = value;
+	struct iked_sa *sa = value;
 	struct own_walk *w = arg;
 
 	(void)key;
-	w->owned |= sa->child_ids[0] == w->id || sa->child_ids[1] == w->id;
+	w->owned |= iked_sa_child_by_id(sa, w->id) != NULL;
 }
 
 static void
@@ -295,7 +319,8 @@ iked_sa_fill(Picsec__V1__Sa *m, Picsec__V1__Secret *enc, Picsec__V1__Secret *aut
 }
 
 void
-iked_sadb_install(struct iked *ik, struct iked_sa *sa, const struct ike_child *c)
+iked_sadb_install(struct iked *ik, struct iked_sa *sa, struct iked_child *ch,
+    const struct ike_child *c)
 {
 	Picsec__V1__SaInstall req = PICSEC__V1__SA_INSTALL__INIT;
 	Picsec__V1__Sa in, out, *both[2] = { &in, &out };
@@ -303,6 +328,10 @@ iked_sadb_install(struct iked *ik, struct iked_sa *sa, const struct ike_child *c
 
 	iked_sa_fill(&in, &secrets[0], &secrets[1], sa->tunnel, c, true);
 	iked_sa_fill(&out, &secrets[2], &secrets[3], sa->tunnel, c, false);
+	/* The initiator rekeys first; the responder's soft lifetime comes later (both at
+	 * once would collide: §2.8.1 resolves it, but it costs an exchange). */
+	in.soft_lifetime_seconds = out.soft_lifetime_seconds =
+	    (uint64_t)((double)in.hard_lifetime_seconds * (sa->initiator ? 0.85 : 0.93));
 	if (iked_sa_natt(ik, sa)) {
 		/* ESP in UDP (RFC 3948) between the ports IKE uses now. */
 		in.encap_sport = out.encap_sport = sa->local_port;
@@ -310,30 +339,30 @@ iked_sadb_install(struct iked *ik, struct iked_sa *sa, const struct ike_child *c
 	}
 	req.sas = both;
 	req.n_sas = 2;
-	sa->install_req = bus_request(ik->bus, "sadb", MT(SA_INSTALL), &req.base,
-	    IKED_SADB_TIMEOUT_MS, iked_install_reply, ik, sa->key);
-	if (sa->install_req == 0)
+	ch->install_id = ++ik->next_install_id;
+	if (bus_request(ik->bus, "sadb", MT(SA_INSTALL), &req.base, IKED_SADB_TIMEOUT_MS,
+	    iked_install_reply, ik, ch->install_id) == 0)
 		log_warnx("IKE SA %016llx: the Child SA could not be sent to sadb",
 		    (unsigned long long)sa->key);
 }
 
 void
-iked_sadb_remove(struct iked *ik, struct iked_sa *sa, const char *why)
+iked_sadb_remove(struct iked *ik, struct iked_child *ch, const char *why)
 {
 	Picsec__V1__SaRemove rm = PICSEC__V1__SA_REMOVE__INIT;
 
-	if (sa->child_ids[0] == 0 && sa->child_ids[1] == 0)
-		return;
-	rm.ids = sa->child_ids;
+	if (ch->ids[0] == 0 && ch->ids[1] == 0)
+		return; /* not installed yet: the install's answer takes it out */
+	rm.ids = ch->ids;
 	rm.n_ids = 2;
 	rm.reason = (char *)(uintptr_t)why;
 	if (bus_request(ik->bus, "sadb", MT(SA_REMOVE), &rm.base, IKED_SADB_TIMEOUT_MS,
-	    iked_remove_reply, ik, sa->key) == 0)
-		log_warnx("IKE SA %016llx: removal of its Child SA not sent",
-		    (unsigned long long)sa->key);
-	sa->child_ids[0] = sa->child_ids[1] = 0;
+	    iked_remove_reply, ik, 0) == 0)
+		log_warnx("removal of a Child SA not sent to sadb");
+	ch->ids[0] = ch->ids[1] = 0;
 }
 
+/* The IKE SAs holding any of these ids. */
 struct gone_walk {
 	const uint64_t *ids;
 	size_t n;
@@ -350,11 +379,32 @@ iked_gone_one(uint64_t key, void *value, void *arg)
 
 	(void)key;
 	for (i = 0; i < g->n && g->nhits < sizeof(g->hits) / sizeof(g->hits[0]); i++) {
-		if (g->ids[i] != 0 && (g->ids[i] == sa->child_ids[0] ||
-		    g->ids[i] == sa->child_ids[1])) {
+		if (iked_sa_child_by_id(sa, g->ids[i]) != NULL) {
 			g->hits[g->nhits++] = sa;
 			return;
 		}
+	}
+}
+
+/* Deletes at the peer the Child SA of sa that holds id (sadb has it no more). */
+static void
+iked_child_gone(struct iked *ik, struct iked_sa *sa, uint64_t id, const char *why)
+{
+	struct iked_child *ch = iked_sa_child_by_id(sa, id);
+	uint8_t out[8192];
+	size_t len;
+
+	if (ch == NULL)
+		return;
+	ch->ids[0] = ch->ids[1] = 0;
+	log_info("IKE SA %016llx: Child SA %08x removed by sadb (%s): deleting it at the peer",
+	    (unsigned long long)sa->key, ch->info.spi_in, why);
+	if (ike_sa_delete_child(sa->ike, ch->info.spi_in, out, sizeof(out), &len) == 0) {
+		ik->stats.delete_payloads_out++;
+		iked_sa_send(ik, sa, out, len);
+	} else {
+		/* The window is busy: the peer's side goes with its own lifetime. */
+		memset(ch, 0, sizeof(*ch));
 	}
 }
 
@@ -362,38 +412,32 @@ void
 iked_sadb_gone(struct iked *ik, const uint64_t *ids, size_t n, const char *why)
 {
 	struct gone_walk g = { .ids = ids, .n = n };
-	uint8_t out[8192];
-	struct iked_sa *sa;
-	size_t i, len;
+	size_t i, k;
 
 	u64map_foreach(ik->sas, iked_gone_one, &g);
 	for (i = 0; i < g.nhits; i++) {
-		sa = g.hits[i];
-		sa->child_ids[0] = sa->child_ids[1] = 0; /* sadb has them no more */
-		log_info("IKE SA %016llx: its Child SA was removed by sadb (%s): deleting it at "
-		    "the peer", (unsigned long long)sa->key, why);
-		if (sa->have_child && ike_sa_delete_child(sa->ike, sa->child.spi_in, out,
-		    sizeof(out), &len) == 0) {
-			ik->stats.delete_payloads_out++;
-			iked_sa_send(ik, sa, out, len);
-		}
+		for (k = 0; k < n; k++)
+			iked_child_gone(ik, g.hits[i], ids[k], why);
 	}
 }
 
 void
-iked_sadb_expired(struct iked *ik, uint64_t id)
+iked_sadb_expired(struct iked *ik, uint64_t id, bool hard)
 {
 	struct gone_walk g = { .ids = &id, .n = 1 };
-	struct iked_tunnel *t;
-	struct iked_sa *sa;
+	struct iked_child *ch;
 
 	u64map_foreach(ik->sas, iked_gone_one, &g);
-	if (g.nhits == 0)
+	if (g.nhits == 0 || (ch = iked_sa_child_by_id(g.hits[0], id)) == NULL)
 		return;
-	sa = g.hits[0];
-	t = sa->tunnel;
-	/* Until Child SAs are rekeyed in place, a new IKE SA brings the new keys. */
-	iked_sa_close(ik, sa, "its Child SA reached its hard lifetime");
-	if (t != NULL)
-		iked_initiate(ik, t);
+	if (hard) {
+		iked_child_gone(ik, g.hits[0], id, "its hard lifetime");
+		return;
+	}
+	/* Soft: a new Child SA, without a gap (the old one lives until it is deleted). */
+	if (!ch->rekey_wanted)
+		log_info("IKE SA %016llx: Child SA %08x reached its soft lifetime: rekeying",
+		    (unsigned long long)g.hits[0]->key, ch->info.spi_in);
+	ch->rekey_wanted = true;
+	iked_sa_work_soon(ik, g.hits[0]);
 }

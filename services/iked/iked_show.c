@@ -96,6 +96,7 @@ iked_list_one(uint64_t key, void *value, void *arg)
 	const struct ike_proposal *p;
 	const struct iked_tunnel *t = sa->tunnel;
 	uint64_t now = monotonic_ms(), age;
+	size_t i;
 
 	(void)key;
 	if (w->n >= w->cap || (w->peer != NULL && memcmp(w->peer, sa->peer, 4) != 0))
@@ -142,23 +143,29 @@ iked_list_one(uint64_t key, void *value, void *arg)
 	info->output_packets = sa->out_packets;
 	info->children_created = sa->children_created;
 	info->children_deleted = sa->children_deleted;
-	if (sa->have_child) {
-		ci = &w->children[w->n];
+	info->child_rekeys = sa->child_rekeys;
+	info->children = &w->child_ptrs[w->n * IKED_MAX_CHILDREN];
+	for (i = 0; i < IKED_MAX_CHILDREN; i++) {
+		const struct iked_child *ch = &sa->children[i];
+
+		if (!ch->used)
+			continue;
+		ci = &w->children[w->n * IKED_MAX_CHILDREN + info->n_children];
 		picsec__v1__ike_child_info__init(ci);
-		ci->protocol = sa->child.protocol == IKE_PROTO_AH ?
+		ci->protocol = ch->info.protocol == IKE_PROTO_AH ?
 		    PICSEC__V1__IPSEC_PROTOCOL__IPSEC_PROTOCOL_AH :
 		    PICSEC__V1__IPSEC_PROTOCOL__IPSEC_PROTOCOL_ESP;
-		ci->spi_in = sa->child.spi_in;
-		ci->spi_out = sa->child.spi_out;
-		ci->encryption = (char *)(uintptr_t)encr_name(ike_proposal_get(&sa->child.chosen,
+		ci->spi_in = ch->info.spi_in;
+		ci->spi_out = ch->info.spi_out;
+		ci->encryption = (char *)(uintptr_t)encr_name(ike_proposal_get(&ch->info.chosen,
 		    IKE_TF_ENCR));
 		ci->authentication = (char *)(uintptr_t)integ_name(ike_proposal_get(
-		    &sa->child.chosen, IKE_TF_INTEG));
-		age = (now - sa->established_ms) / 1000;
+		    &ch->info.chosen, IKE_TF_INTEG));
+		ci->pfs_group = ike_proposal_get(&ch->info.chosen, IKE_TF_DH) != NULL ?
+		    ike_proposal_get(&ch->info.chosen, IKE_TF_DH)->id : 0;
+		age = (now - ch->created_ms) / 1000;
 		ci->expires_seconds = age < t->child_lifetime ? t->child_lifetime - age : 0;
-		w->child_ptrs[w->n] = ci;
-		info->children = &w->child_ptrs[w->n];
-		info->n_children = 1;
+		info->children[info->n_children++] = ci;
 	}
 	w->ptrs[w->n++] = info;
 }
@@ -180,8 +187,8 @@ iked_get_list(struct bus_msg *m, const ProtobufCMessage *payload, void *ctx)
 	}
 	w.infos = calloc(w.cap + 1, sizeof(*w.infos));
 	w.ptrs = calloc(w.cap + 1, sizeof(*w.ptrs));
-	w.children = calloc(w.cap + 1, sizeof(*w.children));
-	w.child_ptrs = calloc(w.cap + 1, sizeof(*w.child_ptrs));
+	w.children = calloc((w.cap + 1) * IKED_MAX_CHILDREN, sizeof(*w.children));
+	w.child_ptrs = calloc((w.cap + 1) * IKED_MAX_CHILDREN, sizeof(*w.child_ptrs));
 	w.addrs = calloc(2 * w.cap + 2, sizeof(*w.addrs));
 	w.ids = calloc(w.cap + 1, sizeof(*w.ids));
 	if (w.infos == NULL || w.ptrs == NULL || w.children == NULL || w.child_ptrs == NULL ||
@@ -298,10 +305,7 @@ iked_expire_event(struct bus_msg *m, const ProtobufCMessage *payload, void *ctx)
 	const Picsec__V1__SaExpire *ev = (const Picsec__V1__SaExpire *)payload;
 
 	(void)m;
-	/* A hard expiry removed the SA in sadb: the Child SA goes at the peer too, and a
-	 * tunnel that comes up by itself is negotiated anew. */
-	if (ev->hard)
-		iked_sadb_expired(ctx, ev->id);
+	iked_sadb_expired(ctx, ev->id, ev->hard);
 }
 
 static void

@@ -18,6 +18,7 @@ usage(FILE *out)
 	    "usage: picsec-iked [options]\n"
 	    "  --rundir DIR      the bus (default $PICSEC_RUNDIR, else " PICSEC_DEFAULT_RUNDIR ")\n"
 	    "  --port PORT       IKE's UDP port (default 500)\n"
+	    "  --lifetime-divisor N  for tests: every configured lifetime divided by N\n"
 	    "  -v, --verbose     debug log output\n");
 }
 
@@ -27,6 +28,7 @@ main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "rundir", required_argument, NULL, 'r' },
 		{ "port", required_argument, NULL, 'p' },
+		{ "lifetime-divisor", required_argument, NULL, 'L' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -51,6 +53,15 @@ main(int argc, char **argv)
 				return 2;
 			}
 			opts.port = (unsigned)port;
+			break;
+		case 'L':
+			port = strtoul(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || port == 0 || port > 3600) {
+				fprintf(stderr, "picsec-iked: --lifetime-divisor %s: 1 to 3600\n",
+				    optarg);
+				return 2;
+			}
+			opts.lifetime_divisor = (unsigned)port;
 			break;
 		case 'v': verbose++; break;
 		case 'V': printf("picsec-iked %s\n", PICSEC_VERSION); return 0;

@@ -69,6 +69,11 @@ int cli_show_ipsec_stats(struct cli *cli, char **args, int nargs);
 int cli_clear_ipsec_sas(struct cli *cli, char **args, int nargs);
 int cli_clear_ipsec_stats(struct cli *cli, char **args, int nargs);
 
+/* cli_ike.c: show and clear services ipsec-vpn ike ..., asked of picsec-iked; 0 or -1 */
+int cli_show_ike_sas(struct cli *cli, char **args, int nargs);
+int cli_show_ike_stats(struct cli *cli, char **args, int nargs);
+int cli_clear_ike_sas(struct cli *cli, char **args, int nargs);
+
 /* cli_configure.c: configure mode */
 int cli_configure_enter(struct cli *cli, bool exclusive);
 int cli_configure(struct cli *cli, char **words, int nwords, char **pipes, int npipes);

@@ -21,10 +21,13 @@ struct cli_command {
 	const char *help;
 	bool rest;		/* takes any further words (a configuration path) */
 	const char *const *options; /* the words that may follow, for completion */
+	const char *value;	/* and the value that may follow them ("<PEER-ADDRESS>") */
 };
 
 static const char *const show_ipsec_options[] = { "brief", "detail", "service-set", NULL };
 static const char *const clear_ipsec_options[] = { "service-set", NULL };
+static const char *const show_ike_options[] = { "brief", "detail", NULL };
+static const char *const no_options[] = { NULL };
 
 /* Sends a request and prints the error when there is one. */
 int
@@ -35,6 +38,10 @@ cli_ask(struct cli *cli, const char *dest, int type, const ProtobufCMessage *msg
 
 	if (bus_call(cli->bus, dest, type, msg, cli->timeout_ms, out) == 0)
 		return 0;
+	if (*out == NULL) {
+		fprintf(stderr, "error: out of memory asking %s\n", dest);
+		return -1;
+	}
 	res = bus_call_get(*out);
 	fprintf(stderr, "error: %s (%s, from %s)\n", res->error_text, errcode_name(res->error_code),
 	    res->from);
@@ -230,32 +237,40 @@ cli_help(struct cli *cli, char **args, int nargs)
 
 static const struct cli_command cli_commands[] = {
 	{ { "show", "configuration" }, cli_show_configuration,
-	    "the committed configuration [path] [| display set | display json]", true, NULL },
+	    "the committed configuration [path] [| display set | display json]", true, NULL, NULL },
 	{ { "show", "system", "commit" }, cli_show_system_commit,
-	    "the stored commits, numbered for rollback", false, NULL },
+	    "the stored commits, numbered for rollback", false, NULL, NULL },
 	{ { "show", "bus", "services" }, cli_show_bus_services,
-	    "who is registered on the bus", false, NULL },
+	    "who is registered on the bus", false, NULL, NULL },
 	{ { "show", "bus", "statistics" }, cli_show_bus_statistics,
-	    "picsec-busd's counters", false, NULL },
+	    "picsec-busd's counters", false, NULL, NULL },
+	{ { "show", "services", "ipsec-vpn", "ike", "security-associations" },
+	    cli_show_ike_sas, "the IKE SAs [brief | detail] [PEER-ADDRESS]", true,
+	    show_ike_options, "<PEER-ADDRESS>" },
+	{ { "show", "services", "ipsec-vpn", "ike", "statistics" }, cli_show_ike_stats,
+	    "picsec-iked's counters [PEER-ADDRESS]", true, no_options, "<PEER-ADDRESS>" },
+	{ { "clear", "services", "ipsec-vpn", "ike", "security-associations" },
+	    cli_clear_ike_sas, "delete the IKE SAs and their IPsec SAs [PEER-ADDRESS]", true,
+	    no_options, "<PEER-ADDRESS>" },
 	{ { "show", "services", "ipsec-vpn", "ipsec", "security-associations" },
 	    cli_show_ipsec_sas, "the IPsec SAs [brief | detail] [service-set NAME]", true,
-	    show_ipsec_options },
+	    show_ipsec_options, NULL },
 	{ { "show", "services", "ipsec-vpn", "ipsec", "statistics" }, cli_show_ipsec_stats,
 	    "the PICs' IPsec counters [brief | detail] [service-set NAME]", true,
-	    show_ipsec_options },
+	    show_ipsec_options, NULL },
 	{ { "clear", "services", "ipsec-vpn", "ipsec", "security-associations" },
 	    cli_clear_ipsec_sas, "remove the IPsec SAs [service-set NAME]", true,
-	    clear_ipsec_options },
+	    clear_ipsec_options, NULL },
 	{ { "clear", "services", "ipsec-vpn", "ipsec", "statistics" }, cli_clear_ipsec_stats,
-	    "reset the PICs' IPsec counters [service-set NAME]", true, clear_ipsec_options },
+	    "reset the PICs' IPsec counters [service-set NAME]", true, clear_ipsec_options, NULL },
 	{ { "request", "bus", "ping", "<SERVICE>" }, cli_request_bus_ping,
-	    "ask a service for a liveness answer", false, NULL },
-	{ { "configure" }, cli_configure_cmd, "enter configuration mode", false, NULL },
+	    "ask a service for a liveness answer", false, NULL, NULL },
+	{ { "configure" }, cli_configure_cmd, "enter configuration mode", false, NULL, NULL },
 	{ { "configure", "exclusive" }, cli_configure_exclusive,
-	    "enter configuration mode, locking out other users' changes", false, NULL },
-	{ { "help" }, cli_help, "this list", false, NULL },
-	{ { "exit" }, cli_quit, "leave the CLI", false, NULL },
-	{ { "quit" }, cli_quit, "leave the CLI", false, NULL },
+	    "enter configuration mode, locking out other users' changes", false, NULL, NULL },
+	{ { "help" }, cli_help, "this list", false, NULL, NULL },
+	{ { "exit" }, cli_quit, "leave the CLI", false, NULL, NULL },
+	{ { "quit" }, cli_quit, "leave the CLI", false, NULL, NULL },
 };
 
 void
@@ -307,6 +322,8 @@ cli_operational_choices(char **words, int n, const char *partial, struct cli_cho
 				snprintf(hint, hintlen, "<NAME>");
 				continue;
 			}
+			if (cmd->value != NULL)
+				snprintf(hint, hintlen, "%s", cmd->value);
 			for (j = 0; cmd->options[j] != NULL && k < max; j++) {
 				if (strncmp(cmd->options[j], partial, plen) == 0)
 					k = cli_choice_add(out, k, max, cmd->options[j], cmd->help);

@@ -57,9 +57,9 @@ cli_help_key(EditLine *el, int ch)
 	cli_line_before_cursor(el, line, sizeof(line));
 	n = cli_complete(cli_current, line, choices, 128, hint, sizeof(hint));
 	printf("\nPossible completions:\n");
-	/* The hint describes a value to type: "<number> (256..16639)"; enumerated values are
-	 * listed one by one instead. */
-	if (hint[0] != '\0' && n == 0)
+	/* The hint describes a value to type: "<256..16639>", "<PEER-ADDRESS>" (also when
+	 * keywords may come instead); enumerated values are listed one by one instead. */
+	if (hint[0] != '\0' && (n == 0 || hint[0] == '<'))
 		printf("  %-32s\n", hint);
 	for (i = 0; i < n; i++)
 		printf("  %-32s %s\n", choices[i].word, choices[i].help != NULL ? choices[i].help :

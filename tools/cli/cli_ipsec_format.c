@@ -2,6 +2,7 @@
  * services ipsec-vpn (junos-features.md §10.3-10.5); the JSON uses Junos' XML element names.
  * Nothing here talks to the bus, so the unit tests see exactly what the CLI prints. */
 #include "cli_ipsec.h"
+#include "cli_json.h"
 
 #include <arpa/inet.h>
 #include <inttypes.h>
@@ -10,7 +11,6 @@
 #include <string.h>
 
 #include "catalog.h"
-#include "pbprint.h"
 
 #define SA_DIR(x) PICSEC__V1__SA_DIRECTION__SA_DIRECTION_##x
 #define SA_PROTO(x) PICSEC__V1__IPSEC_PROTOCOL__IPSEC_PROTOCOL_##x
@@ -21,76 +21,6 @@
 #define SA_MODE(x) PICSEC__V1__SA_MODE__SA_MODE_##x
 
 #define NS_PER_S 1000000000ULL
-
-/*
- * A JSON writer just big enough for these two objects: two-space indentation, strings
- * escaped by pbprint (service set, rule and term names come from the configuration).
- */
-struct jw {
-	struct strbuf *out;
-	unsigned depth;
-	bool first;		/* nothing in the current object or array yet */
-};
-
-static void
-jw_indent(struct jw *j)
-{
-	unsigned i;
-
-	strbuf_addc(j->out, '\n');
-	for (i = 0; i < j->depth; i++)
-		strbuf_adds(j->out, "  ");
-}
-
-static void
-jw_key(struct jw *j, const char *key)
-{
-	if (j->depth > 0) {
-		if (!j->first)
-			strbuf_addc(j->out, ',');
-		jw_indent(j);
-	}
-	j->first = false;
-	if (key != NULL) {
-		pbprint_json_string(j->out, key, strlen(key));
-		strbuf_adds(j->out, ": ");
-	}
-}
-
-static void
-jw_open(struct jw *j, const char *key, char bracket)
-{
-	jw_key(j, key);
-	strbuf_addc(j->out, bracket);
-	j->depth++;
-	j->first = true;
-}
-
-static void
-jw_close(struct jw *j, char bracket)
-{
-	j->depth--;
-	if (!j->first)
-		jw_indent(j);
-	strbuf_addc(j->out, bracket);
-	j->first = false;
-	if (j->depth == 0)
-		strbuf_addc(j->out, '\n');
-}
-
-static void
-jw_str(struct jw *j, const char *key, const char *s)
-{
-	jw_key(j, key);
-	pbprint_json_string(j->out, s, strlen(s));
-}
-
-static void
-jw_u64(struct jw *j, const char *key, uint64_t v)
-{
-	jw_key(j, key);
-	strbuf_addf(j->out, "%" PRIu64, v);
-}
 
 /*
  * Junos' words for the enums; "-" for a value this CLI does not know (a newer sadb).

@@ -1,13 +1,13 @@
 /* What show services ipsec-vpn ipsec security-associations and statistics print, from SaList
  * and PicStats messages built by hand: two service sets on two PICs, a bidirectional ESP
  * pair, an AH SA that is not installed, a dynamic AH/ESP bundle; text, detail and JSON. */
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <criterion/criterion.h>
 
 #include "cli_ipsec.h"
+#include "json_check.h"
 
 #define S(s) ((char *)(uintptr_t)(s))
 #define NOW_NS 1800000000000000000ULL
@@ -237,103 +237,6 @@ stats(const Picsec__V1__PicStats *const *pics, size_t n, bool detail, bool json)
 	return done(&sb);
 }
 
-/*
- * A JSON checker (RFC 8259 grammar, no more): the output must parse as exactly one value.
- */
-static const char *json_value(const char *p, int depth);
-
-static const char *
-json_ws(const char *p)
-{
-	while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r')
-		p++;
-	return p;
-}
-
-static const char *
-json_string(const char *p)
-{
-	int i;
-
-	if (*p++ != '"')
-		return NULL;
-	while (*p != '"') {
-		if ((unsigned char)*p < 0x20)
-			return NULL;	/* control characters must be escaped */
-		if (*p++ != '\\')
-			continue;
-		if (*p == 'u') {
-			for (i = 1; i <= 4; i++) {
-				if (!isxdigit((unsigned char)p[i]))
-					return NULL;
-			}
-			p += 5;
-		} else if (*p != '\0' && strchr("\"\\/bfnrt", *p) != NULL) {
-			p++;
-		} else {
-			return NULL;
-		}
-	}
-	return p + 1;
-}
-
-static const char *
-json_members(const char *p, char close, int depth)
-{
-	p = json_ws(p);
-	if (*p == close)
-		return p + 1;
-	for (;;) {
-		if (close == '}') {
-			if ((p = json_string(json_ws(p))) == NULL)
-				return NULL;
-			p = json_ws(p);
-			if (*p++ != ':')
-				return NULL;
-		}
-		if ((p = json_value(p, depth + 1)) == NULL)
-			return NULL;
-		p = json_ws(p);
-		if (*p == close)
-			return p + 1;
-		if (*p++ != ',')
-			return NULL;
-	}
-}
-
-static const char *
-json_value(const char *p, int depth)
-{
-	const char *start;
-
-	if (depth > 32)
-		return NULL;
-	p = json_ws(p);
-	if (*p == '{' || *p == '[')
-		return json_members(p + 1, *p == '{' ? '}' : ']', depth);
-	if (*p == '"')
-		return json_string(p);
-	if (strncmp(p, "true", 4) == 0 || strncmp(p, "null", 4) == 0)
-		return p + 4;
-	if (strncmp(p, "false", 5) == 0)
-		return p + 5;
-	start = p;
-	if (*p == '-')
-		p++;
-	while (isdigit((unsigned char)*p))
-		p++;
-	return p > start ? p : NULL;
-}
-
-static void
-assert_json(const char *s)
-{
-	const char *end = json_value(s, 0);
-
-	cr_assert_not_null(end, "not JSON:\n%s", s);
-	cr_assert_str_eq(json_ws(end), "", "more after the JSON value:\n%s", s);
-}
-
 Test(cli_ipsec, json_checker_catches_mistakes)
 {
 	assert_json("{\"a\": [1, \"x\\\"\", {}], \"b\": true}");
@@ -341,6 +244,7 @@ Test(cli_ipsec, json_checker_catches_mistakes)
 	cr_assert_null(json_value("{\"a\" 1}", 0));
 	cr_assert_null(json_value("[\"a\nb\"]", 0));
 	cr_assert_null(json_value("[1,]", 0));
+	cr_assert_null(json_value("[-]", 0));
 }
 
 Test(cli_ipsec, sas_brief)
