@@ -15,6 +15,50 @@
 #include "secbuf.h"
 #include "u64map.h"
 
+/* Whether p is a well-formed prefix inside outer (absent outer: anything of any family). */
+static bool
+sadb_prefix_within(const Picsec__V1__IpPrefix *p, const Picsec__V1__IpPrefix *outer)
+{
+	size_t bits, i;
+
+	if ((p->addr.len != 4 && p->addr.len != 16) || p->length > p->addr.len * 8u)
+		return false;
+	if (outer == NULL)
+		return true;
+	if (outer->addr.len != p->addr.len || p->length < outer->length)
+		return false;
+	for (i = 0, bits = outer->length; bits > 0; i++, bits = bits > 8 ? bits - 8 : 0) {
+		uint8_t mask = (uint8_t)(bits >= 8 ? 0xff : 0xff << (8 - bits));
+
+		if ((p->addr.data[i] & mask) != (outer->addr.data[i] & mask))
+			return false;
+	}
+	return true;
+}
+
+/* Another inbound SA to that gateway holds the SPI (the PIC keeps one per SPI). */
+static bool
+sadb_inbound_spi_held(const struct sadb *sd, const struct sadb_sa *sa)
+{
+	const struct sadb_pic *pic;
+	const struct sadb_sa *o;
+
+	for (pic = sd->pics; pic != NULL; pic = pic->next) {
+		for (o = pic->sas; o != NULL; o = o->next) {
+			/* Per protocol (RFC 4301 §4.1); a bundle holds both of its SPIs. */
+			if (o->id != sa->id &&
+			    o->msg.direction == PICSEC__V1__SA_DIRECTION__SA_DIRECTION_INBOUND &&
+			    (o->msg.protocol == sa->msg.protocol ||
+			    o->msg.protocol == PICSEC__V1__IPSEC_PROTOCOL__IPSEC_PROTOCOL_BUNDLE) &&
+			    (o->msg.spi == sa->msg.spi || o->msg.auxiliary_spi == sa->msg.spi) &&
+			    o->local_msg.addr.len == sa->local_msg.addr.len &&
+			    memcmp(o->local, sa->local, sa->local_msg.addr.len) == 0)
+				return true;
+		}
+	}
+	return false;
+}
+
 static const struct sadb_sa *
 sadb_template(const struct sadb_pic *pics, const char *service_set, const char *rule,
     const char *term, Picsec__V1__SaDirection dir)
@@ -59,6 +103,14 @@ sadb_negotiated(struct sadb *sd, const struct sadb_sa *tmpl, const Picsec__V1__S
 		return NULL;
 	}
 	m = &sa->msg;
+	/* The peer may narrow the term's traffic, never widen it (RFC 7296 §2.9). */
+	if ((neg->source != NULL && !sadb_prefix_within(neg->source, tmpl->msg.source)) ||
+	    (neg->destination != NULL &&
+	    !sadb_prefix_within(neg->destination, tmpl->msg.destination))) {
+		snprintf(err, errlen, "a traffic selector that is no prefix within the term's");
+		sadb_sa_free(sa);
+		return NULL;
+	}
 	if (neg->source != NULL)
 		m->source = sadb_prefix(neg->source, sa->src, &sa->src_msg);
 	if (neg->destination != NULL)
@@ -108,7 +160,8 @@ sadb_negotiated_check(const Picsec__V1__Sa *s, char *err, size_t errlen)
 		snprintf(err, errlen, "a negotiated SA is ESP or AH");
 	else if (s->spi < 256)
 		snprintf(err, errlen, "SPI %u is reserved", s->spi);
-	else if (s->auth_key == NULL && s->enc_key == NULL)
+	else if ((s->auth_key == NULL || s->auth_key->material.len == 0) &&
+	    (s->enc_key == NULL || s->enc_key->material.len == 0))
 		snprintf(err, errlen, "an SA without keys");
 	else if (s->service_set[0] == '\0' || s->rule[0] == '\0' || s->term[0] == '\0')
 		snprintf(err, errlen, "an SA names its service set, rule and term");
@@ -146,6 +199,12 @@ sadb_dynamic_install(struct sadb *sd, Picsec__V1__Sa *const *sas, size_t n, uint
 		if ((made[i] = sadb_negotiated(sd, tmpl, sas[i], err, errlen)) == NULL)
 			goto out;
 		made[i]->pic = tmpl->pic;
+		if (made[i]->msg.direction == PICSEC__V1__SA_DIRECTION__SA_DIRECTION_INBOUND &&
+		    sadb_inbound_spi_held(sd, made[i])) {
+			snprintf(err, errlen, "SPI %u to this gateway is held by another SA",
+			    made[i]->msg.spi);
+			goto out;
+		}
 		for (j = 0; j < i; j++) {
 			if (made[j]->id == made[i]->id) {
 				snprintf(err, errlen, "SPI %u twice", sas[i]->spi);
@@ -197,6 +256,7 @@ sadb_dynamic_remove(struct sadb *sd, const uint64_t *ids, size_t n, uint64_t *re
 			    sa->msg.origin != PICSEC__V1__SA_ORIGIN__SA_ORIGIN_DYNAMIC)
 				continue;
 			sadb_pic_unlink(sd, sa);
+			sadb_journal_forget(sd, ids[i]);
 			mine[k++] = ids[i];
 			removed[total++] = ids[i];
 		}
@@ -257,7 +317,11 @@ void
 sadb_dynamic_removed(struct sadb *sd, const uint64_t *ids, size_t n, const char *reason)
 {
 	Picsec__V1__SaRemoved ev = PICSEC__V1__SA_REMOVED__INIT;
+	size_t i;
 
+	/* Negotiated keys never come back: their journal marks go with them. */
+	for (i = 0; i < n; i++)
+		sadb_journal_forget(sd, ids[i]);
 	ev.ids = (uint64_t *)(uintptr_t)ids;
 	ev.n_ids = n;
 	ev.reason = (char *)(uintptr_t)reason;

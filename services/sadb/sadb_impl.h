@@ -156,6 +156,8 @@ int sadb_journal_load(struct sadb *sd, char *err, size_t errlen);
 /* The first sequence number a (re)pushed outbound SA may use. */
 uint64_t sadb_journal_start(struct sadb *sd, uint64_t id, uint64_t fingerprint);
 void sadb_journal_note(struct sadb *sd, uint64_t id, uint64_t fingerprint, uint64_t seq);
+/* A negotiated SA that is gone for good (its keys never come back): its marks go. */
+void sadb_journal_forget(struct sadb *sd, uint64_t id);
 /* Writes the journal if it changed (temp file, fsync, rename). */
 void sadb_journal_flush(struct sadb *sd);
 void sadb_journal_free(struct sadb *sd);

@@ -195,6 +195,37 @@ sadb_mark_free(uint64_t id, void *value, void *arg)
 	free(value);
 }
 
+struct forget_walk {
+	uint64_t id;
+	uint64_t keys[16];
+	size_t n;
+};
+
+static void
+sadb_mark_of(uint64_t key, void *value, void *arg)
+{
+	const struct sadb_mark *m = value;
+	struct forget_walk *w = arg;
+
+	if (m->id == w->id && w->n < sizeof(w->keys) / sizeof(w->keys[0]))
+		w->keys[w->n++] = key;
+}
+
+void
+sadb_journal_forget(struct sadb *sd, uint64_t id)
+{
+	struct forget_walk w = { .id = id };
+	size_t i;
+
+	if (sd->marks == NULL)
+		return;
+	u64map_foreach(sd->marks, sadb_mark_of, &w);
+	for (i = 0; i < w.n; i++)
+		free(u64map_take(sd->marks, w.keys[i]));
+	if (w.n > 0)
+		sd->marks_dirty = true;
+}
+
 void
 sadb_journal_free(struct sadb *sd)
 {

@@ -23,8 +23,11 @@ sadb_expire(struct sadb *sd, struct sadb_sa *sa, bool hard, const char *reason)
 	    hard ? "hard" : "soft", reason);
 	if (bus_publish(sd->bus, "sa.expire", MT(SA_EXPIRE), &ex.base) == -1)
 		log_warnx("SA %016llx: expiry not published", (unsigned long long)sa->id);
-	if (hard)
+	if (hard) {
+		if (sa->msg.origin == PICSEC__V1__SA_ORIGIN__SA_ORIGIN_DYNAMIC)
+			sadb_journal_forget(sd, sa->id);
 		sadb_pic_remove(sd, sa);
+	}
 	else
 		sa->soft_expired = true;
 }

@@ -1,7 +1,8 @@
 /* picsec-sadb: SAs built from real configurations, the per-PIC streams and their diffs, and
  * the snapshot a PIC asks for. No busd: what sadb publishes is recorded by the wraps of
  * sadb_fixture.c. The PICs' reports, clearing and the handlers are in test_sadb_pic.c; the
- * journal, SPI allocation and lifetimes in test_sadb_state.c. */
+ * journal, SPI allocation and lifetimes in test_sadb_state.c; negotiated SAs (dynamic terms,
+ * SaInstall, SaRemove, SPI batches) in test_sadb_dynamic.c. */
 #include <string.h>
 
 #include <criterion/criterion.h>
