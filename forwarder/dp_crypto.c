@@ -15,6 +15,7 @@
 struct dp_cipher {
 	enum dp_enc enc;
 	EVP_CIPHER_CTX *ctx; /* NULL for DP_ENC_NULL */
+	uint8_t salt[DP_GCM_SALT]; /* GCM: the nonce's fixed part (RFC 4106 §4) */
 };
 
 struct dp_mac {
@@ -26,14 +27,19 @@ struct dp_mac {
 static const struct {
 	const char *name;    /* as Junos spells it */
 	const char *openssl; /* EVP name, NULL for the null cipher */
-	size_t key_len, block;
+	size_t key_len, block, iv_len, icv_len; /* icv_len: AEAD only */
 } dp_encs[DP_ENC_COUNT] = {
-	[DP_ENC_NULL] = { "null", NULL, 0, 1 },
-	[DP_ENC_DES_CBC] = { "des-cbc", "DES-CBC", 8, 8 },
-	[DP_ENC_3DES_CBC] = { "3des-cbc", "DES-EDE3-CBC", 24, 8 },
-	[DP_ENC_AES128_CBC] = { "aes-128-cbc", "AES-128-CBC", 16, 16 },
-	[DP_ENC_AES192_CBC] = { "aes-192-cbc", "AES-192-CBC", 24, 16 },
-	[DP_ENC_AES256_CBC] = { "aes-256-cbc", "AES-256-CBC", 32, 16 },
+	[DP_ENC_NULL] = { "null", NULL, 0, 1, 0, 0 },
+	[DP_ENC_DES_CBC] = { "des-cbc", "DES-CBC", 8, 8, 8, 0 },
+	[DP_ENC_3DES_CBC] = { "3des-cbc", "DES-EDE3-CBC", 24, 8, 8, 0 },
+	[DP_ENC_AES128_CBC] = { "aes-128-cbc", "AES-128-CBC", 16, 16, 16, 0 },
+	[DP_ENC_AES192_CBC] = { "aes-192-cbc", "AES-192-CBC", 24, 16, 16, 0 },
+	[DP_ENC_AES256_CBC] = { "aes-256-cbc", "AES-256-CBC", 32, 16, 16, 0 },
+	/* A stream mode: no block to pad to (ESP still aligns to 4, RFC 4106 §3.2). The
+	 * keys count the salt. */
+	[DP_ENC_AES128_GCM] = { "aes-128-gcm", "AES-128-GCM", 20, 1, DP_GCM_IV, 16 },
+	[DP_ENC_AES192_GCM] = { "aes-192-gcm", "AES-192-GCM", 28, 1, DP_GCM_IV, 16 },
+	[DP_ENC_AES256_GCM] = { "aes-256-gcm", "AES-256-GCM", 36, 1, DP_GCM_IV, 16 },
 };
 
 static const struct {
@@ -62,6 +68,24 @@ size_t
 dp_enc_block(enum dp_enc enc)
 {
 	return enc < DP_ENC_COUNT ? dp_encs[enc].block : 1;
+}
+
+size_t
+dp_enc_iv_len(enum dp_enc enc)
+{
+	return enc < DP_ENC_COUNT ? dp_encs[enc].iv_len : 0;
+}
+
+bool
+dp_enc_is_aead(enum dp_enc enc)
+{
+	return dp_enc_icv_len(enc) > 0;
+}
+
+size_t
+dp_enc_icv_len(enum dp_enc enc)
+{
+	return enc < DP_ENC_COUNT ? dp_encs[enc].icv_len : 0;
 }
 
 size_t
@@ -119,8 +143,9 @@ dp_cipher_new(enum dp_enc enc, bool encrypt, const uint8_t *key, size_t key_len,
 	struct dp_cipher *c;
 
 	if (enc >= DP_ENC_COUNT || key_len != dp_encs[enc].key_len) {
-		snprintf(err, errlen, "%s takes a key of %zu bytes, not %zu", dp_enc_name(enc),
-		    dp_enc_key_len(enc), key_len);
+		snprintf(err, errlen, "%s takes a key of %zu bytes, not %zu%s",
+		    dp_enc_name(enc), dp_enc_key_len(enc), key_len, dp_enc_is_aead(enc) ?
+		    " (the AES key, then a 4-byte salt: RFC 4106 §8.1)" : "");
 		return NULL;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
@@ -138,6 +163,11 @@ dp_cipher_new(enum dp_enc enc, bool encrypt, const uint8_t *key, size_t key_len,
 	    (dp_cipher_algs[enc] = EVP_CIPHER_fetch(NULL, dp_encs[enc].openssl, NULL)) == NULL) {
 		dp_openssl_error(err, errlen, dp_encs[enc].openssl);
 		goto error;
+	}
+	if (dp_enc_is_aead(enc)) {
+		/* The salt is the keying material's last 4 bytes, not part of the key. */
+		key_len -= DP_GCM_SALT;
+		memcpy(c->salt, key + key_len, DP_GCM_SALT);
 	}
 	if ((c->ctx = EVP_CIPHER_CTX_new()) == NULL ||
 	    EVP_CipherInit_ex2(c->ctx, dp_cipher_algs[enc], key, NULL, encrypt ? 1 : 0,
@@ -157,6 +187,7 @@ dp_cipher_free(struct dp_cipher *c)
 	if (c == NULL)
 		return;
 	EVP_CIPHER_CTX_free(c->ctx); /* clears the key schedule */
+	OPENSSL_cleanse(c->salt, sizeof(c->salt));
 	free(c);
 }
 
@@ -167,11 +198,68 @@ dp_cipher_run(struct dp_cipher *c, const uint8_t *iv, uint8_t *data, size_t len)
 
 	if (c->ctx == NULL)
 		return 0;
-	if (len % dp_encs[c->enc].block != 0 || len > (size_t)INT32_MAX)
+	if (dp_enc_is_aead(c->enc) || len % dp_encs[c->enc].block != 0 ||
+	    len > (size_t)INT32_MAX)
 		return -1;
 	/* Only the IV changes: the key schedule stays from dp_cipher_new. */
 	if (EVP_CipherInit_ex2(c->ctx, NULL, NULL, iv, -1, NULL) != 1 ||
 	    EVP_CipherUpdate(c->ctx, data, &out, data, (int)len) != 1 || (size_t)out != len) {
+		ERR_clear_error();
+		return -1;
+	}
+	return 0;
+}
+
+/* The per-packet part of GCM, shared by both directions: the nonce (the key schedule and
+ * GHASH key stay from dp_cipher_new), the additional data, the payload in place. */
+static int
+dp_gcm_start(struct dp_cipher *c, const uint8_t *iv, const uint8_t *aad, size_t aad_len,
+    uint8_t *data, size_t len)
+{
+	uint8_t nonce[DP_GCM_SALT + DP_GCM_IV];
+	int out;
+
+	if (c->ctx == NULL || !dp_enc_is_aead(c->enc) || len > (size_t)INT32_MAX ||
+	    aad_len > (size_t)INT32_MAX)
+		return -1;
+	memcpy(nonce, c->salt, DP_GCM_SALT);
+	memcpy(nonce + DP_GCM_SALT, iv, DP_GCM_IV);
+	if (EVP_CipherInit_ex2(c->ctx, NULL, NULL, nonce, -1, NULL) != 1 ||
+	    EVP_CipherUpdate(c->ctx, NULL, &out, aad, (int)aad_len) != 1 ||
+	    EVP_CipherUpdate(c->ctx, data, &out, data, (int)len) != 1 || (size_t)out != len)
+		return -1;
+	return 0;
+}
+
+int
+dp_aead_seal(struct dp_cipher *c, const uint8_t *iv, const uint8_t *aad, size_t aad_len,
+    uint8_t *data, size_t len, uint8_t *icv)
+{
+	uint8_t none[DP_MAX_BLOCK];
+	int out;
+
+	if (dp_gcm_start(c, iv, aad, aad_len, data, len) == -1 ||
+	    EVP_CipherFinal_ex(c->ctx, none, &out) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(c->ctx, EVP_CTRL_AEAD_GET_TAG, (int)dp_encs[c->enc].icv_len,
+	    icv) != 1) {
+		ERR_clear_error();
+		return -1;
+	}
+	return 0;
+}
+
+int
+dp_aead_open(struct dp_cipher *c, const uint8_t *iv, const uint8_t *aad, size_t aad_len,
+    uint8_t *data, size_t len, const uint8_t *icv)
+{
+	uint8_t none[DP_MAX_BLOCK];
+	int out;
+
+	/* OpenSSL compares the tag in constant time at the final step. */
+	if (dp_gcm_start(c, iv, aad, aad_len, data, len) == -1 ||
+	    EVP_CIPHER_CTX_ctrl(c->ctx, EVP_CTRL_AEAD_SET_TAG, (int)dp_encs[c->enc].icv_len,
+	    (void *)(uintptr_t)icv) != 1 ||
+	    EVP_CipherFinal_ex(c->ctx, none, &out) != 1) {
 		ERR_clear_error();
 		return -1;
 	}

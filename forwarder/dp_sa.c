@@ -25,6 +25,27 @@ dp_result_name(enum dp_result r)
 	    dp_result_names[r] : "?";
 }
 
+/* GCM is an SA's whole protection (RFC 4106 §2), so it stands alone: no integrity
+ * algorithm beside it, and not as the ICV-less ESP of a bundle. -1 with the reason. */
+static int
+dp_sa_check_aead(const struct dp_sa_params *p, char *err, size_t errlen)
+{
+	if (p->proto == DP_PROTO_AH || !dp_enc_is_aead(p->enc))
+		return 0;
+	if (p->proto == DP_PROTO_BUNDLE) {
+		snprintf(err, errlen, "%s cannot be the ESP of an AH bundle: that ESP "
+		    "carries no ICV, and GCM's is part of the cipher", dp_enc_name(p->enc));
+		return -1;
+	}
+	if (p->auth != DP_AUTH_NONE) {
+		snprintf(err, errlen, "%s is an AEAD cipher (RFC 4106): it takes no "
+		    "authentication algorithm, not %s", dp_enc_name(p->enc),
+		    dp_auth_name(p->auth));
+		return -1;
+	}
+	return 0;
+}
+
 struct dp_sa *
 dp_sa_new(const struct dp_sa_params *p, char *err, size_t errlen)
 {
@@ -47,15 +68,18 @@ dp_sa_new(const struct dp_sa_params *p, char *err, size_t errlen)
 		snprintf(err, errlen, "ESP with neither encryption nor authentication");
 		goto error;
 	}
+	if (dp_sa_check_aead(p, err, errlen) == -1)
+		goto error;
 	if (esp && (sa->cipher = dp_cipher_new(p->enc, p->dir == DP_DIR_OUT, p->enc_key,
 	    p->enc_key_len, err, errlen)) == NULL)
 		goto error;
 	if (mac && (sa->mac = dp_mac_new(p->auth, p->auth_key, p->auth_key_len, err,
 	    errlen)) == NULL)
 		goto error;
-	sa->iv_len = esp && p->enc != DP_ENC_NULL ? dp_enc_block(p->enc) : 0;
+	sa->aead = esp && dp_enc_is_aead(p->enc);
+	sa->iv_len = esp ? dp_enc_iv_len(p->enc) : 0;
 	sa->block = esp ? dp_enc_block(p->enc) : 1;
-	sa->icv_len = dp_auth_icv_len(p->auth);
+	sa->icv_len = sa->aead ? dp_enc_icv_len(p->enc) : dp_auth_icv_len(p->auth);
 	sa->seq = p->seq_start;
 	dp_replay_init(&sa->replay, p->dir == DP_DIR_IN ? p->replay_window : 0);
 	dp_random((uint8_t *)&sa->ip_id, sizeof(sa->ip_id));

@@ -21,6 +21,7 @@ struct dp_sa {
 	struct dp_sa_params p; /* key pointers cleared: the keys live in the contexts */
 	struct dp_cipher *cipher; /* ESP (and the ESP part of a bundle) */
 	struct dp_mac *mac;	  /* ESP integrity, or AH */
+	bool aead;		  /* ESP with GCM: the cipher makes the ICV, no mac */
 	size_t iv_len, block, icv_len;
 	uint64_t seq;		  /* outbound: the last sequence number sent */
 	struct dp_replay replay;  /* inbound */
@@ -55,7 +56,8 @@ enum dp_result dp_outer_ipv4(struct dp_sa *sa, struct dp_pkt *p, uint8_t proto, 
 
 /* dp_esp.c: the ESP header, IV, encrypted payload, trailer and ICV around the payload in
  * p (next: the protocol of that payload); with_icv false for the ESP of a bundle. iv is
- * NULL but in the known-answer tests, which need a given one. */
+ * NULL but in the known-answer tests, which need a given one (CBC only: GCM's IV is always
+ * the sequence number). */
 enum dp_result dp_esp_wrap(struct dp_sa *sa, struct dp_pkt *p, uint32_t spi, uint8_t next,
     uint64_t seq, bool with_icv, const uint8_t *iv);
 /* Opens the ESP packet at the start of p (checked already for length by the caller's

@@ -253,7 +253,8 @@ dp_sa_decap(struct dp_sa *sa, struct dp_pkt *p)
 			sa->c.bad_headers++;
 			return DP_DROP_HEADER;
 		}
-		r = decap_esp(sa, p, sa->p.spi, sa->mac != NULL, skip, &seq, &next);
+		/* A plain ESP SA carries its ICV (none without integrity: icv_len is 0). */
+		r = decap_esp(sa, p, sa->p.spi, true, skip, &seq, &next);
 		break;
 	case DP_PROTO_AH:
 	case DP_PROTO_BUNDLE:

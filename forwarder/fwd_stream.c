@@ -102,6 +102,60 @@ fwd_sa_pack(const Picsec__V1__Sa *m, size_t *len)
 	return buf;
 }
 
+/* The proto's algorithms as libpicsec-dp names them; -1 for one this PIC does not have. A
+ * table, not a cast: a value added to the proto is refused until the datapath knows it. */
+static int
+fwd_enc_of(Picsec__V1__EncAlgorithm a, enum dp_enc *out)
+{
+	static const struct {
+		Picsec__V1__EncAlgorithm proto;
+		enum dp_enc dp;
+	} map[] = {
+		{ PICSEC__V1__ENC_ALGORITHM__ENC_NULL, DP_ENC_NULL },
+		{ PICSEC__V1__ENC_ALGORITHM__ENC_DES_CBC, DP_ENC_DES_CBC },
+		{ PICSEC__V1__ENC_ALGORITHM__ENC_3DES_CBC, DP_ENC_3DES_CBC },
+		{ PICSEC__V1__ENC_ALGORITHM__ENC_AES128_CBC, DP_ENC_AES128_CBC },
+		{ PICSEC__V1__ENC_ALGORITHM__ENC_AES192_CBC, DP_ENC_AES192_CBC },
+		{ PICSEC__V1__ENC_ALGORITHM__ENC_AES256_CBC, DP_ENC_AES256_CBC },
+		{ PICSEC__V1__ENC_ALGORITHM__ENC_AES128_GCM, DP_ENC_AES128_GCM },
+		{ PICSEC__V1__ENC_ALGORITHM__ENC_AES192_GCM, DP_ENC_AES192_GCM },
+		{ PICSEC__V1__ENC_ALGORITHM__ENC_AES256_GCM, DP_ENC_AES256_GCM },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		if (map[i].proto == a) {
+			*out = map[i].dp;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int
+fwd_auth_of(Picsec__V1__AuthAlgorithm a, enum dp_auth *out)
+{
+	static const struct {
+		Picsec__V1__AuthAlgorithm proto;
+		enum dp_auth dp;
+	} map[] = {
+		{ PICSEC__V1__AUTH_ALGORITHM__AUTH_NONE, DP_AUTH_NONE },
+		{ PICSEC__V1__AUTH_ALGORITHM__AUTH_HMAC_MD5_96, DP_AUTH_HMAC_MD5_96 },
+		{ PICSEC__V1__AUTH_ALGORITHM__AUTH_HMAC_SHA1_96, DP_AUTH_HMAC_SHA1_96 },
+		{ PICSEC__V1__AUTH_ALGORITHM__AUTH_HMAC_SHA256_128, DP_AUTH_HMAC_SHA256_128 },
+		{ PICSEC__V1__AUTH_ALGORITHM__AUTH_HMAC_SHA256_96, DP_AUTH_HMAC_SHA256_96 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		if (map[i].proto == a) {
+			*out = map[i].dp;
+			return 0;
+		}
+	}
+	return -1;
+}
+
 static void
 fwd_sa_prepare(struct fwd_sa *sa, const Picsec__V1__Sa *m, uint64_t seq_floor)
 {
@@ -118,8 +172,8 @@ fwd_sa_prepare(struct fwd_sa *sa, const Picsec__V1__Sa *m, uint64_t seq_floor)
 		    "services PIC");
 		return;
 	}
-	if ((unsigned)m->enc_algorithm >= DP_ENC_COUNT || (unsigned)m->auth_algorithm >=
-	    DP_AUTH_COUNT) {
+	if (fwd_enc_of(m->enc_algorithm, &p.enc) == -1 ||
+	    fwd_auth_of(m->auth_algorithm, &p.auth) == -1) {
 		snprintf(sa->error, sizeof(sa->error), "algorithm not supported by this PIC");
 		return;
 	}
@@ -135,8 +189,6 @@ fwd_sa_prepare(struct fwd_sa *sa, const Picsec__V1__Sa *m, uint64_t seq_floor)
 	p.mode = DP_MODE_TUNNEL;
 	p.spi = m->spi;
 	p.aux_spi = m->auxiliary_spi;
-	p.enc = (enum dp_enc)m->enc_algorithm;
-	p.auth = (enum dp_auth)m->auth_algorithm;
 	if (m->enc_key != NULL) {
 		p.enc_key = m->enc_key->material.data;
 		p.enc_key_len = m->enc_key->material.len;

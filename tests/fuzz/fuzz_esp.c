@@ -9,7 +9,7 @@
 
 enum { FRAME = 4096, HEADROOM = 256 };
 
-static const uint8_t enc_key[32] = "fuzz-fuzz-fuzz-fuzz-fuzz-fuzz-fu";
+static const uint8_t enc_key[36] = "fuzz-fuzz-fuzz-fuzz-fuzz-fuzz-fuzz-f"; /* GCM: salt */
 static const uint8_t auth_key[32] = "keyed-hash-keyed-hash-keyed-hash";
 
 static const struct dp_sa_params templates[] = {
@@ -24,6 +24,10 @@ static const struct dp_sa_params templates[] = {
 	{ .proto = DP_PROTO_BUNDLE, .enc = DP_ENC_AES128_CBC, .auth = DP_AUTH_HMAC_SHA1_96 },
 	{ .proto = DP_PROTO_ESP, .enc = DP_ENC_AES128_CBC, .auth = DP_AUTH_NONE, .esn = true,
 	  .replay_window = 4096 },
+	{ .proto = DP_PROTO_ESP, .enc = DP_ENC_AES256_GCM, .auth = DP_AUTH_NONE, .esn = true,
+	  .replay_window = 4096 },
+	{ .proto = DP_PROTO_ESP, .enc = DP_ENC_AES128_GCM, .auth = DP_AUTH_NONE,
+	  .encap_sport = 4500, .encap_dport = 4500, .mode = DP_MODE_TRANSPORT },
 };
 enum { NSAS = sizeof(templates) / sizeof(templates[0]) };
 

@@ -4,7 +4,11 @@
  *
  *   dp_xcheck encap|decap --proto esp|ah|bundle [--transport] [--udp]
  *       --enc NAME --enc-key HEX --auth NAME --auth-key HEX --spi N [--aux-spi N]
- *       [--local A.B.C.D --remote A.B.C.D] [--window N] */
+ *       [--local A.B.C.D --remote A.B.C.D] [--window N] [--esn] [--seq-start N]
+ *
+ * --seq-start N: encap numbers the packets from N + 1; decap first accepts number N (from
+ * an outbound twin of the SA), as if the traffic before had come, so that the receiver's
+ * window is where ESN's high half is inferred from. */
 #include <arpa/inet.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -41,11 +45,43 @@ pick(const char *name, const char *const *names, int count)
 	exit(2);
 }
 
+/* The inbound sa accepts number p->seq_start, sent by an outbound twin. */
+static int
+prime(struct dp_sa *sa, const struct dp_sa_params *in)
+{
+	static const uint8_t udp[28] = { 0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0, 198, 18, 2,
+		10, 198, 18, 1, 10 };
+	struct dp_sa_params p = *in;
+	uint8_t frame[1024], *d = frame + 512;
+	struct dp_pkt pkt = { frame, sizeof(frame), 512, sizeof(udp) };
+	char err[256];
+	struct dp_sa *out;
+	enum dp_result r;
+
+	p.dir = DP_DIR_OUT;
+	p.seq_start--;
+	if ((out = dp_sa_new(&p, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "dp_xcheck: the twin: %s\n", err);
+		return -1;
+	}
+	memcpy(d, udp, sizeof(udp));
+	dp_put16(d + 10, dp_ipv4_checksum(d, 20));
+	if ((r = dp_sa_encap(out, &pkt)) == DP_OK)
+		r = dp_sa_decap(sa, &pkt);
+	dp_sa_free(out);
+	if (r != DP_OK) {
+		fprintf(stderr, "dp_xcheck: number %llu: %s\n", (unsigned long long)in->seq_start,
+		    dp_result_name(r));
+		return -1;
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	static const char *const encs[] = { "null", "des-cbc", "3des-cbc", "aes-128-cbc",
-		"aes-192-cbc", "aes-256-cbc" };
+		"aes-192-cbc", "aes-256-cbc", "aes-128-gcm", "aes-192-gcm", "aes-256-gcm" };
 	static const char *const auths[] = { "none", "hmac-md5-96", "hmac-sha1-96",
 		"hmac-sha-256-128", "hmac-sha-256-96" };
 	static const struct option opts[] = {
@@ -61,6 +97,8 @@ main(int argc, char **argv)
 		{ "local", required_argument, NULL, 'l' },
 		{ "remote", required_argument, NULL, 'r' },
 		{ "window", required_argument, NULL, 'w' },
+		{ "esn", no_argument, NULL, 'n' },
+		{ "seq-start", required_argument, NULL, 'q' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct dp_sa_params p = { .replay_window = 64 };
@@ -101,6 +139,8 @@ main(int argc, char **argv)
 		case 'l': inet_pton(AF_INET, optarg, p.local); break;
 		case 'r': inet_pton(AF_INET, optarg, p.remote); break;
 		case 'w': p.replay_window = (uint32_t)strtoul(optarg, NULL, 0); break;
+		case 'n': p.esn = true; break;
+		case 'q': p.seq_start = strtoull(optarg, NULL, 0); break;
 		default: return 2;
 		}
 	}
@@ -108,6 +148,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "dp_xcheck: %s\n", err);
 		return 1;
 	}
+	if (p.dir == DP_DIR_IN && p.seq_start != 0 && prime(sa, &p) == -1)
+		return 1;
 	while (fgets(line, sizeof(line), stdin) != NULL) {
 		struct dp_pkt pkt = { frame, sizeof(frame), 512, 0 };
 		enum dp_result r;

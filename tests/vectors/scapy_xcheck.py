@@ -4,11 +4,19 @@
 For every protocol x encryption x authentication x mode the configuration accepts (and
 scapy knows), packets picsec wraps (dp_xcheck encap) must open in scapy to the same inner
 packet, and packets scapy wraps must open in picsec (dp_xcheck decap) to the same bytes.
+Each once with 32-bit sequence numbers from 1, and once with extended ones (RFC 4303
+§2.2.1) across 2^32: 2^32 - 1, 2^32, 2^32 + 1, the receiver having seen 2^32 - 2 (and
+getting 2^32 - 1 last).
+AES-GCM (RFC 4106) is scapy's, with python3-cryptography's AESGCM underneath; so are its
+ESN additional data and AH's ESN ICV. scapy's ESP HMAC leaves the high half out, so with
+ESN this script computes that ICV itself (the ESP packet, then the high half).
 Run with Debian's python (/usr/bin/python3), which has python3-scapy.
 
     scapy_xcheck.py PATH/TO/dp_xcheck
 """
+import hmac
 import os
+import struct
 import subprocess
 import sys
 
@@ -24,6 +32,9 @@ ENCS = {  # picsec name: (scapy name, key bytes)
     "aes-128-cbc": ("AES-CBC", 16),
     "aes-192-cbc": ("AES-CBC", 24),
     "aes-256-cbc": ("AES-CBC", 32),
+    "aes-128-gcm": ("AES-GCM", 20),  # the key, then the 4-byte salt (RFC 4106 §8.1)
+    "aes-192-gcm": ("AES-GCM", 28),
+    "aes-256-gcm": ("AES-GCM", 36),
 }
 AUTHS = {  # hmac-sha-256-96 is left out: scapy does not have it
     "none": ("NULL", 0),
@@ -31,7 +42,13 @@ AUTHS = {  # hmac-sha-256-96 is left out: scapy does not have it
     "hmac-sha1-96": ("HMAC-SHA1-96", 20),
     "hmac-sha-256-128": ("SHA2-256-128", 32),
 }
+ESP_ICV = {  # for ESP's ICV with ESN: hashlib name, ICV bytes
+    "hmac-md5-96": ("md5", 12),
+    "hmac-sha1-96": ("sha1", 12),
+    "hmac-sha-256-128": ("sha256", 16),
+}
 SPI, AUX_SPI = 0x3e8, 0x7d0
+ESN_START = 2**32 - 2  # with ESN the packets are numbered from here + 1
 
 
 def inner_packets():
@@ -44,7 +61,13 @@ def inner_packets():
     ]
 
 
+def gcm(enc):
+    return enc.endswith("-gcm")
+
+
 def valid(proto, enc, auth, udp):
+    if gcm(enc) and (proto != "esp" or auth != "none"):
+        return False  # AEAD: its own integrity, and no bundle's ICV-less ESP
     if proto in ("ah", "bundle") and auth == "none":
         return False
     if proto == "esp" and enc == "null" and auth == "none":
@@ -73,14 +96,43 @@ def scapy_sas(proto, mode, enc, auth, udp, ekey, akey):
             SecurityAssociation(AH, spi=SPI, auth_algo=AUTHS[auth][0], auth_key=akey)]
 
 
-def ah_over_esp(sa, pkt, seq):
+def esn_args(esn, seq):
+    """scapy's ESN arguments for number seq: on, and the high half."""
+    return {"esn_en": True, "esn": seq >> 32} if esn else {}
+
+
+def seal(sa, pkt, seq, esn):
+    """sa wraps pkt as number seq: the low half on the wire (set on the SA, since scapy
+    takes a seq_num of 0 for none), the high half through esn."""
+    sa.seq_num = seq & 0xffffffff
+    return sa.encrypt(IP(bytes(pkt)), **esn_args(esn, seq))
+
+
+def ah_over_esp(sa, pkt, seq, esn):
     """scapy 2.5 signs AH over a parsed ESP layer as if it were ESP (the ICV stays zero):
     ESP is unbound from IP while AH is added, so the payload stays opaque bytes."""
     split_layers(IP, ESP, proto=50)
     try:
-        return sa.encrypt(IP(bytes(pkt)), seq_num=seq)
+        return seal(sa, pkt, seq, esn)
     finally:
         bind_layers(IP, ESP, proto=50)
+
+
+def esp_at(raw, udp):
+    """Where ESP starts in an outer IPv4 packet."""
+    return (raw[0] & 0x0f) * 4 + (8 if udp else 0)
+
+
+def esn_icv(auth, akey, esp, seq):
+    """RFC 4303 §2.2.1: the ICV over the ESP packet up to the ICV, then the high half of
+    the sequence number, which is not sent."""
+    name, size = ESP_ICV[auth]
+    return hmac.new(akey, esp + struct.pack("!L", seq >> 32), name).digest()[:size]
+
+
+def own_esn_icv(proto, enc, auth, esn):
+    """Whether this script makes and checks the ICV (ESP with an HMAC and ESN)."""
+    return esn and proto == "esp" and auth != "none" and not gcm(enc)
 
 
 def run_tool(tool, direction, args, packets):
@@ -91,11 +143,15 @@ def run_tool(tool, direction, args, packets):
     return out.stdout.splitlines()
 
 
-def check(tool, proto, mode, enc, auth, udp):
+def check(tool, proto, mode, enc, auth, udp, esn):
     ekey = os.urandom(ENCS[enc][1]) if proto != "ah" else b""
     akey = os.urandom(AUTHS[auth][1])
     args = ["--proto", proto, "--enc", enc, "--auth", auth, "--spi", str(SPI),
             "--aux-spi", str(AUX_SPI)]
+    first = ESN_START + 1 if esn else 1
+    own_icv = own_esn_icv(proto, enc, auth, esn)
+    if esn:
+        args += ["--esn", "--seq-start", str(ESN_START)]
     if ekey:
         args += ["--enc-key", ekey.hex()]
     if akey:
@@ -111,14 +167,25 @@ def check(tool, proto, mode, enc, auth, udp):
     sas = scapy_sas(proto, mode, enc, auth, udp, ekey, akey)
     outs = run_tool(tool, "encap", args + ["--local", GW_A, "--remote", GW_B], inners)
     for i, (inner, line) in enumerate(zip(inners, outs)):
+        seq = first + i
         if line.startswith("DROP"):
             failures.append(f"picsec could not wrap packet {i}: {line}")
             continue
-        pkt = IP(bytes.fromhex(line))
+        raw = bytes.fromhex(line)
+        at = esp_at(raw, udp) + (4 if proto == "esp" else 8)  # the number in ESP or AH
+        if raw[at:at + 4] != struct.pack("!L", seq & 0xffffffff):
+            failures.append(f"picsec's packet {i} does not carry the low half of {seq}")
+        if own_icv:
+            esp = raw[esp_at(raw, udp):]
+            size = ESP_ICV[auth][1]
+            if esp[-size:] != esn_icv(auth, akey, esp[:-size], seq):
+                failures.append(f"picsec's packet {i}: not the ICV of number {seq}")
+                continue
+        pkt = IP(raw)
         try:
             for sa in reversed(sas):
                 # Each step parses afresh: scapy leaves an opened AH's payload as Raw.
-                pkt = sa.decrypt(IP(bytes(pkt)))
+                pkt = sa.decrypt(IP(bytes(pkt)), verify=not own_icv, **esn_args(esn, seq))
         except Exception as e:  # scapy raises on a bad ICV or padding
             failures.append(f"scapy cannot open picsec's packet {i}: {e!r}")
             continue
@@ -127,13 +194,19 @@ def check(tool, proto, mode, enc, auth, udp):
 
     # scapy wraps, picsec opens.
     sas = scapy_sas(proto, mode, enc, auth, udp, ekey, akey)
+    # With ESN the first one comes last, late, after 2^32 (its high half is the block
+    # before the receiver's top: RFC 4303 A2.1's second case).
+    seqs = [first + 1, first + 2, first] if esn else [first, first + 1, first + 2]
     wrapped = []
-    for seq, inner in enumerate(inners, start=1):
+    for seq, inner in zip(seqs, inners):
         pkt = IP(inner)
         for sa in sas:
-            pkt = ah_over_esp(sa, pkt, seq) if sa.proto is AH else \
-                sa.encrypt(IP(bytes(pkt)), seq_num=seq)
-        wrapped.append(bytes(pkt))
+            pkt = ah_over_esp(sa, pkt, seq, esn) if sa.proto is AH else seal(sa, pkt, seq, esn)
+        raw = bytes(pkt)
+        if own_icv:
+            at, size = esp_at(raw, udp), ESP_ICV[auth][1]
+            raw = raw[:-size] + esn_icv(auth, akey, raw[at:-size], seq)
+        wrapped.append(raw)
     outs = run_tool(tool, "decap", args + ["--local", GW_B, "--remote", GW_A], wrapped)
     for i, (inner, line) in enumerate(zip(inners, outs)):
         if line.startswith("DROP"):
@@ -143,28 +216,35 @@ def check(tool, proto, mode, enc, auth, udp):
     return failures
 
 
+def combinations():
+    for esn in (False, True):
+        for proto in ("esp", "ah", "bundle"):
+            for mode in ("tunnel", "transport"):
+                for enc in ENCS:
+                    for auth in AUTHS:
+                        for udp in (False, True):
+                            if valid(proto, enc, auth, udp):
+                                yield proto, mode, enc, auth, udp, esn
+
+
 def main():
     tool = sys.argv[1]
-    done = failed = 0
-    for proto in ("esp", "ah", "bundle"):
-        for mode in ("tunnel", "transport"):
-            for enc in ENCS:
-                for auth in AUTHS:
-                    for udp in (False, True):
-                        if not valid(proto, enc, auth, udp):
-                            continue
-                        name = f"{proto} {mode} {enc} {auth}{' udp' if udp else ''}"
-                        problems = check(tool, proto, mode, enc, auth, udp)
-                        done += 1
-                        if problems:
-                            failed += 1
-                            print(f"FAIL {name}")
-                            for p in problems:
-                                print(f"     {p}")
-                        else:
-                            print(f"ok   {name}")
-    print(f"{done} combinations, {failed} failed")
-    if done < 80:
+    done = failed = gcm_done = 0
+    for proto, mode, enc, auth, udp, esn in combinations():
+        name = f"{proto} {mode} {enc} {auth}{' udp' if udp else ''}{' esn' if esn else ''}"
+        problems = check(tool, proto, mode, enc, auth, udp, esn)
+        done += 1
+        gcm_done += gcm(enc)
+        if problems:
+            failed += 1
+            print(f"FAIL {name}")
+            for p in problems:
+                print(f"     {p}")
+        else:
+            print(f"ok   {name}")
+    print(f"{done} combinations ({gcm_done} with AES-GCM), {failed} failed")
+    # 128 CBC and NULL combinations and 12 GCM ones, each with and without ESN.
+    if done < 280 or gcm_done < 24:
         print("too few combinations ran")
         return 1
     return 1 if failed else 0

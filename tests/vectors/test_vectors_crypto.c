@@ -1,7 +1,9 @@
 /* Known answers for the MACs and ciphers, through dp_crypto as the SAs use it: HMAC-MD5
  * and HMAC-SHA1 from RFC 2202 (the cases whose keys have the IPsec key length), HMAC-SHA-256
  * from RFC 4868 §2.7.2.1 (AUTH256-1..4), AES-CBC from RFC 3602 §4 (cases 1 and 2), DES-CBC
- * from FIPS 81 (the CBC example), 3DES from SP 800-67 (its example key, block by block). */
+ * from FIPS 81 (the CBC example), 3DES from SP 800-67 (its example key, block by block),
+ * AES-GCM from McGrew and Viega's GCM specification (test cases 4, 10 and 16: a 96-bit IV
+ * split as RFC 4106's salt and explicit IV, additional data, a partial last block). */
 #include "dp_crypto.h"
 #include "vectors.h"
 
@@ -144,6 +146,76 @@ Test(vectors, tdes_sp800_67)
 	cbc_case(DP_ENC_3DES_CBC, key, zero, (const uint8_t *)"fox jump", 8, "68d5c05dd9b6b900");
 }
 
+/* Seals pt under key || salt and the explicit iv with aad, compares with ct and the tag;
+ * opens it back; a changed bit of the tag, the additional data or the ciphertext fails. */
+static void
+gcm_case(enum dp_enc enc, const char *key_hex, const char *salt_iv_hex, const char *aad_hex,
+    const char *pt_hex, const char *ct_hex, const char *tag_hex)
+{
+	uint8_t key[40], nonce[12], aad[32], pt[64], want[64], tag[16], buf[64], icv[16];
+	size_t key_len = unhex(key_hex, key, 32), aad_len, len;
+	char err[256] = "";
+	struct dp_cipher *e, *d;
+
+	cr_assert_eq(unhex(salt_iv_hex, nonce, sizeof(nonce)), 12);
+	memcpy(key + key_len, nonce, DP_GCM_SALT); /* the keying material ends in the salt */
+	key_len += DP_GCM_SALT;
+	aad_len = unhex(aad_hex, aad, sizeof(aad));
+	len = unhex(pt_hex, pt, sizeof(pt));
+	cr_assert_eq(unhex(ct_hex, want, sizeof(want)), len);
+	cr_assert_eq(unhex(tag_hex, tag, sizeof(tag)), dp_enc_icv_len(enc));
+	e = dp_cipher_new(enc, true, key, key_len, err, sizeof(err));
+	d = dp_cipher_new(enc, false, key, key_len, err, sizeof(err));
+	cr_assert(e != NULL && d != NULL, "%s: %s", dp_enc_name(enc), err);
+	memcpy(buf, pt, len);
+	cr_assert_eq(dp_aead_seal(e, nonce + DP_GCM_SALT, aad, aad_len, buf, len, icv), 0);
+	assert_bytes(buf, want, len, dp_enc_name(enc));
+	assert_bytes(icv, tag, sizeof(tag), "the tag");
+	cr_assert_eq(dp_aead_open(d, nonce + DP_GCM_SALT, aad, aad_len, buf, len, icv), 0);
+	assert_bytes(buf, pt, len, "decrypted back");
+	/* Every input the tag covers, and the tag itself. */
+	icv[15] ^= 0x80;
+	memcpy(buf, want, len);
+	cr_assert_eq(dp_aead_open(d, nonce + DP_GCM_SALT, aad, aad_len, buf, len, icv), -1);
+	icv[15] ^= 0x80;
+	aad[0] ^= 1;
+	memcpy(buf, want, len);
+	cr_assert_eq(dp_aead_open(d, nonce + DP_GCM_SALT, aad, aad_len, buf, len, icv), -1);
+	aad[0] ^= 1;
+	memcpy(buf, want, len);
+	buf[len - 1] ^= 1;
+	cr_assert_eq(dp_aead_open(d, nonce + DP_GCM_SALT, aad, aad_len, buf, len, icv), -1);
+	/* The same context opens the good one again: a failure leaves nothing behind. */
+	memcpy(buf, want, len);
+	cr_assert_eq(dp_aead_open(d, nonce + DP_GCM_SALT, aad, aad_len, buf, len, icv), 0);
+	cr_assert_eq(dp_cipher_run(e, nonce, buf, 16), -1, "GCM is not run as CBC");
+	dp_cipher_free(e);
+	dp_cipher_free(d);
+}
+
+Test(vectors, aes_gcm_mcgrew_viega)
+{
+	static const char salt_iv[] = "cafebabe facedbaddecaf888";
+	static const char aad[] = "feedfacedeadbeeffeedfacedeadbeefabaddad2";
+	static const char pt[] = "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72"
+	    "1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39";
+
+	gcm_case(DP_ENC_AES128_GCM, "feffe9928665731c6d6a8f9467308308", salt_iv, aad, pt,
+	    "42831ec2217774244b7221b784d0d49ce3aa212f2c02a4e035c17e2329aca12e"
+	    "21d514b25466931c7d8f6a5aac84aa051ba30b396a0aac973d58e091",
+	    "5bc94fbc3221a5db94fae95ae7121a47");
+	gcm_case(DP_ENC_AES192_GCM, "feffe9928665731c6d6a8f9467308308feffe9928665731c", salt_iv,
+	    aad, pt,
+	    "3980ca0b3c00e841eb06fac4872a2757859e1ceaa6efd984628593b40ca1e19c"
+	    "7d773d00c144c525ac619d18c84a3f4718e2448b2fe324d9ccda2710",
+	    "2519498e80f1478f37ba55bd6d27618c");
+	gcm_case(DP_ENC_AES256_GCM,
+	    "feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308", salt_iv, aad, pt,
+	    "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa"
+	    "8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662",
+	    "76fc6ece0f4e1768cddf8853bb2d551b");
+}
+
 Test(vectors, wrong_key_lengths_are_refused)
 {
 	uint8_t key[40] = { 0 };
@@ -152,6 +224,13 @@ Test(vectors, wrong_key_lengths_are_refused)
 	cr_assert_null(dp_cipher_new(DP_ENC_AES128_CBC, true, key, 15, err, sizeof(err)));
 	cr_assert_not_null(strstr(err, "16 bytes"), "%s", err);
 	cr_assert_null(dp_cipher_new(DP_ENC_3DES_CBC, true, key, 16, err, sizeof(err)));
+	/* GCM: the AES key alone is not enough, the salt follows it (RFC 4106 §8.1). */
+	cr_assert_null(dp_cipher_new(DP_ENC_AES128_GCM, true, key, 16, err, sizeof(err)));
+	cr_assert_not_null(strstr(err, "20 bytes"), "%s", err);
+	cr_assert_not_null(strstr(err, "salt"), "%s", err);
+	cr_assert_null(dp_cipher_new(DP_ENC_AES192_GCM, true, key, 24, err, sizeof(err)));
+	cr_assert_null(dp_cipher_new(DP_ENC_AES256_GCM, true, key, 32, err, sizeof(err)));
+	cr_assert_null(dp_cipher_new(DP_ENC_AES256_GCM, true, key, 40, err, sizeof(err)));
 	cr_assert_null(dp_mac_new(DP_AUTH_HMAC_SHA1_96, key, 16, err, sizeof(err)));
 	cr_assert_null(dp_mac_new(DP_AUTH_NONE, key, 0, err, sizeof(err)));
 }

@@ -1,8 +1,9 @@
 /* picsec-fwd against a hostile or broken SA stream, in a network namespace of its own: the
  * test is "sadb" on a real busd, answers the PIC's snapshot requests with what it likes and
- * publishes updates. Valid SAs are installed; SAs with wrong key lengths, unknown protocols
- * or algorithms, IPv6 or missing gateways, or transport mode are refused one by one while
- * the rest work; service sets with impossible interface names are reported, not fatal; a
+ * publishes updates. Valid SAs are installed (AES-GCM with ESN too); SAs with wrong key
+ * lengths (GCM's without its salt), unknown protocols or algorithms, GCM with an integrity
+ * algorithm, IPv6 or missing gateways, or transport mode are refused one by one while the
+ * rest work; service sets with impossible interface names are reported, not fatal; a
  * gap or a new incarnation makes the PIC ask again; and the PIC still answers and stops
  * cleanly (under the sanitizers: without leaks) after all of it. Needs root. */
 #include <criterion/criterion.h>
@@ -113,6 +114,24 @@ add_sa(uint64_t id, bool outbound, uint32_t spi)
 	sa->destination = outbound ? &b_msg : &a_msg;
 	sa->replay_window = outbound ? 0 : 64;
 	sa_ptrs[nsas++] = sa;
+	return sa;
+}
+
+/* A valid dynamic SA: ESP aes-128-gcm (key and salt) with extended sequence numbers. */
+static Picsec__V1__Sa *
+gcm_sa(uint64_t id, bool outbound, uint32_t spi)
+{
+	static uint8_t gcm_key[20] = "0123456789abcdefSALT";
+	static Picsec__V1__Secret gcm_msg = PICSEC__V1__SECRET__INIT;
+	Picsec__V1__Sa *sa = add_sa(id, outbound, spi);
+
+	gcm_msg.material = (ProtobufCBinaryData){ sizeof(gcm_key), gcm_key };
+	sa->origin = PICSEC__V1__SA_ORIGIN__SA_ORIGIN_DYNAMIC;
+	sa->enc_algorithm = PICSEC__V1__ENC_ALGORITHM__ENC_AES128_GCM;
+	sa->enc_key = &gcm_msg;
+	sa->auth_algorithm = PICSEC__V1__AUTH_ALGORITHM__AUTH_NONE;
+	sa->auth_key = NULL;
+	sa->esn = true;
 	return sa;
 }
 
@@ -289,10 +308,15 @@ Test(fwd_bus, hostile_sas_are_refused_one_by_one)
 	add_sa(205, true, 6005)->local_gateway = NULL;
 	add_sa(206, false, 6006)->mode = PICSEC__V1__SA_MODE__SA_MODE_TRANSPORT;
 	add_sa(207, false, 6007)->auth_algorithm = 99;
-	add_sa(208, false, 6008)->enc_algorithm = PICSEC__V1__ENC_ALGORITHM__ENC_AES128_GCM;
+	/* GCM takes the AES key and a 4-byte salt (20 bytes), and no integrity algorithm. */
+	gcm_sa(208, false, 6008)->enc_key = &enc_msg;
+	gcm_sa(209, false, 6009)->auth_algorithm = PICSEC__V1__AUTH_ALGORITHM__AUTH_HMAC_SHA1_96;
+	gcm_sa(103, false, 5001);
+	gcm_sa(104, true, 5001);
 	start_fwd();
-	cr_assert(wait_installed(2), "only the two valid SAs (%zu installed)", ninstalled);
+	cr_assert(wait_installed(4), "only the four valid SAs (%zu installed)", ninstalled);
 	cr_assert(is_installed(101) && is_installed(102));
+	cr_assert(is_installed(103) && is_installed(104), "the GCM SAs");
 	pic_answers_and_stops();
 }
 
