@@ -43,6 +43,7 @@ struct fwd_sa {
 	char service_set[FWD_NAME_MAX];
 	struct fwd_set *set;	/* the set of that name, NULL when the PIC has none */
 	uint32_t order;
+	uint64_t arrival;	/* the how-manieth SA this PIC took: a rekey's new SA is newer */
 	bool outbound;
 	uint64_t lookup_key;	/* inbound: its key in its protocol's map, 0: none */
 	uint8_t lookup_proto;	/* 50 or 51 */
@@ -94,6 +95,7 @@ struct fwd_pic_counters {
 };
 
 struct fwd {
+	uint64_t sa_arrivals;	/* SAs taken so far (fwd_sa.arrival) */
 	struct ev_loop *loop;
 	struct bus *bus;
 	struct timers *timers;

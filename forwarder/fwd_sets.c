@@ -381,7 +381,11 @@ fwd_sa_order(const void *a, const void *b)
 	const struct fwd_sa *x = *(const struct fwd_sa *const *)a;
 	const struct fwd_sa *y = *(const struct fwd_sa *const *)b;
 
-	return x->order < y->order ? -1 : x->order > y->order;
+	/* One term's SAs during a rekey: the new one carries traffic at once (the old one
+	 * goes when the peer's Delete comes; until then it still decrypts). */
+	if (x->order != y->order)
+		return x->order < y->order ? -1 : 1;
+	return x->arrival > y->arrival ? -1 : x->arrival < y->arrival;
 }
 
 /* The largest inner packet every outbound SA of s carries within limit bytes. */

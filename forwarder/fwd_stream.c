@@ -240,6 +240,7 @@ fwd_sa_upsert(struct fwd *f, const Picsec__V1__Sa *m)
 	sa->packed_len = len;
 	snprintf(sa->service_set, sizeof(sa->service_set), "%s", m->service_set);
 	sa->order = m->order;
+	sa->arrival = ++f->sa_arrivals;
 	sa->outbound = m->direction == PICSEC__V1__SA_DIRECTION__SA_DIRECTION_OUTBOUND;
 	sa->src = fwd_prefix_of(m->source);
 	sa->dst = fwd_prefix_of(m->destination);

@@ -99,6 +99,7 @@ ike_sa_free(struct ike_sa *sa)
 
 enum ike_sa_state ike_sa_get_state(const struct ike_sa *sa) { return sa->state; }
 bool ike_sa_initiator(const struct ike_sa *sa) { return sa->initiator; }
+const struct ike_keys *ike_sa_keys(const struct ike_sa *sa) { return sa->keys; }
 const char *ike_sa_error(const struct ike_sa *sa) { return sa->error; }
 uint64_t ike_sa_spi_i(const struct ike_sa *sa) { return sa->spi_i; }
 uint64_t ike_sa_spi_r(const struct ike_sa *sa) { return sa->spi_r; }
@@ -256,6 +257,8 @@ static int
 ike_sa_established_input(struct ike_sa *sa, struct ike_msg *m, bool response, uint8_t *plain,
     uint8_t *out, size_t cap, size_t *outlen)
 {
+	int rc;
+
 	if (m->hdr.spi_r != sa->spi_r)
 		return -1;
 	if (response) {
@@ -267,21 +270,21 @@ ike_sa_established_input(struct ike_sa *sa, struct ike_msg *m, bool response, ui
 		return m->hdr.exchange == IKE_INFORMATIONAL ? ike_info_response(sa, m) :
 		    ike_child_response(sa, m, out, cap, outlen);
 	}
-	if (m->hdr.msgid != sa->peer_msgid || ike_sa_open(sa, m, plain, IKE_MAX_MSG) != 0)
+	/* Only the exchanges an established SA takes, only the next in the window; a request
+	 * dropped or unanswerable leaves the window where it was (the peer retransmits). */
+	if ((m->hdr.exchange != IKE_INFORMATIONAL && m->hdr.exchange != IKE_CREATE_CHILD_SA) ||
+	    m->hdr.msgid != sa->peer_msgid || ike_sa_open(sa, m, plain, IKE_MAX_MSG) != 0)
 		return -1;
-	sa->peer_msgid++;
-	switch (m->hdr.exchange) {
-	case IKE_INFORMATIONAL:
-		return ike_info_respond(sa, m, out, cap, outlen);
-	case IKE_CREATE_CHILD_SA:
+	if (m->hdr.exchange == IKE_INFORMATIONAL)
+		rc = ike_info_respond(sa, m, out, cap, outlen);
+	else if (sa->state == IKE_SA_DELETING)
 		/* While we delete the IKE SA, nothing new is made under it (§1.4.1). */
-		if (sa->state == IKE_SA_DELETING)
-			return ike_info_refuse(sa, m, IKE_N_TEMPORARY_FAILURE, NULL, 0, out, cap,
-			    outlen);
-		return ike_child_respond(sa, m, out, cap, outlen);
-	default:
-		return -1;
-	}
+		rc = ike_info_refuse(sa, m, IKE_N_TEMPORARY_FAILURE, NULL, 0, out, cap, outlen);
+	else
+		rc = ike_child_respond(sa, m, out, cap, outlen);
+	if (rc == 0)
+		sa->peer_msgid++;
+	return rc;
 }
 
 /* The transition function: what a message means in this state. */

@@ -146,6 +146,9 @@ const char *ike_sa_error(const struct ike_sa *sa);
 uint64_t ike_sa_spi_i(const struct ike_sa *sa);
 uint64_t ike_sa_spi_r(const struct ike_sa *sa);
 const struct ike_child *ike_sa_child(const struct ike_sa *sa);
+/* The IKE SA's keys (for the opt-in key log only), NULL before IKE_SA_INIT completed. */
+struct ike_keys;
+const struct ike_keys *ike_sa_keys(const struct ike_sa *sa);
 /* The negotiated IKE SA proposal. */
 const struct ike_proposal *ike_sa_proposal(const struct ike_sa *sa);
 

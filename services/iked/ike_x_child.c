@@ -240,12 +240,12 @@ ike_child_respond_ike(struct ike_sa *sa, const struct ike_msg *m, uint8_t *out, 
 {
 	uint8_t inner[IKE_MAX_MSG / 2], secret[IKE_DH_MAX_PUBLIC], nr[IKE_NONCE_LEN], spi[8];
 	struct ike_bytes bni = m->nonce, bnr = { nr, sizeof(nr) };
-	struct ike_proposal chosen;
+	struct ike_proposal chosen, chosen_out;
 	struct ike_dh *mine = NULL;
 	struct ike_writer w;
 	uint64_t spi_r;
 	size_t slen, len;
-	uint16_t want;
+	uint16_t want, group;
 	uint8_t gbe[2];
 	int rc;
 
@@ -264,25 +264,26 @@ ike_child_respond_ike(struct ike_sa *sa, const struct ike_msg *m, uint8_t *out, 
 	do
 		randombytes_buf(&spi_r, sizeof(spi_r));
 	while (spi_r == 0);
-	sa->rekeyed = ike_rekeyed_new(sa, false, &chosen, ike_get64(chosen.spi.data), spi_r, &bni,
-	    &bnr, secret, slen);
-	sodium_memzero(secret, sizeof(secret));
-	if (sa->rekeyed == NULL) {
-		ike_dh_free(mine);
-		return ike_info_refuse(sa, m, IKE_N_TEMPORARY_FAILURE, NULL, 0, out, cap, outlen);
-	}
 	ike_put64(spi, spi_r);
-	chosen.spi = (struct ike_bytes){ spi, 8 };
+	group = ike_dh_group(mine);
+	chosen_out = chosen;
+	chosen_out.spi = (struct ike_bytes){ spi, 8 };
 	ike_w_inner(&w, inner, sizeof(inner));
-	ike_w_sa(&w, &chosen, 1);
+	ike_w_sa(&w, &chosen_out, 1);
 	ike_w_nonce(&w, nr, sizeof(nr));
-	ike_w_ke(&w, sa->rekeyed->ke_group, ike_dh_public(mine),
-	    ike_dh_public_len(sa->rekeyed->ke_group));
+	ike_w_ke(&w, group, ike_dh_public(mine), ike_dh_public_len(group));
 	ike_dh_free(mine);
+	/* The answer first: when it cannot be made, nothing has changed. */
 	if ((len = ike_w_finish(&w)) == 0 ||
 	    ike_sa_seal(sa, IKE_CREATE_CHILD_SA, true, m->hdr.msgid, inner, len, w.first, out, cap,
-	    outlen) != 0)
+	    outlen) != 0 ||
+	    (sa->rekeyed = ike_rekeyed_new(sa, false, &chosen, ike_get64(chosen.spi.data), spi_r,
+	    &bni, &bnr, secret, slen)) == NULL) {
+		sodium_memzero(secret, sizeof(secret));
 		*outlen = 0;
+		return -1;
+	}
+	sodium_memzero(secret, sizeof(secret));
 	return 0;
 }
 
@@ -344,18 +345,6 @@ ike_child_respond_child(struct ike_sa *sa, const struct ike_msg *m, uint8_t *out
 	}
 	s->c.ts_local = m->tsr;
 	s->c.ts_remote = m->tsi;
-	/* Both sides rekeying this Child SA: remember this exchange's lowest nonce (§2.8.1). */
-	if (sa->rekeying && !sa->rk.ike && sa->rk.old_spi_in == old->c.spi_in) {
-		sa->rk.collided = true;
-		if (ike_nonce_lower(bni.data, bni.len, nr, sizeof(nr))) {
-			memcpy(sa->rk.peer_min_nonce, bni.data, bni.len);
-			sa->rk.peer_min_nonce_len = bni.len;
-		} else {
-			memcpy(sa->rk.peer_min_nonce, nr, sizeof(nr));
-			sa->rk.peer_min_nonce_len = sizeof(nr);
-		}
-		sa->rk.peer_new_spi_in = spi_in;
-	}
 	chosen.spi = (struct ike_bytes){ spi, 4 };
 	ike_w_inner(&w, inner, sizeof(inner));
 	ike_w_sa(&w, &chosen, 1);
@@ -369,9 +358,21 @@ ike_child_respond_child(struct ike_sa *sa, const struct ike_msg *m, uint8_t *out
 	if ((len = ike_w_finish(&w)) == 0 ||
 	    ike_sa_seal(sa, IKE_CREATE_CHILD_SA, true, m->hdr.msgid, inner, len, w.first, out, cap,
 	    outlen) != 0) {
-		ike_child_down(sa, s, "the answer could not be made");
+		ike_child_down(sa, s, "the answer could not be made"); /* never announced */
 		*outlen = 0;
-		return 0;
+		return -1;
+	}
+	/* Both sides rekeying this Child SA: remember this exchange's lowest nonce (§2.8.1). */
+	if (sa->rekeying && !sa->rk.ike && sa->rk.old_spi_in == old->c.spi_in) {
+		sa->rk.collided = true;
+		if (ike_nonce_lower(bni.data, bni.len, nr, sizeof(nr))) {
+			memcpy(sa->rk.peer_min_nonce, bni.data, bni.len);
+			sa->rk.peer_min_nonce_len = bni.len;
+		} else {
+			memcpy(sa->rk.peer_min_nonce, nr, sizeof(nr));
+			sa->rk.peer_min_nonce_len = sizeof(nr);
+		}
+		sa->rk.peer_new_spi_in = spi_in;
 	}
 	ike_child_announce(sa, s);
 	return 0;

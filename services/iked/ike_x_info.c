@@ -99,8 +99,10 @@ ike_info_respond(struct ike_sa *sa, const struct ike_msg *m, uint8_t *out, size_
 	len = ike_w_finish(&w);
 	if ((len == 0 && ngone > 0 && !delete_ike) ||
 	    ike_sa_seal(sa, IKE_INFORMATIONAL, true, m->hdr.msgid, inner, len, w.first, out, cap,
-	    outlen) != 0)
-		*outlen = 0; /* the peer retransmits; the deletion stands either way */
+	    outlen) != 0) {
+		*outlen = 0;
+		return -1; /* nothing done: the peer's retransmission finds it all as it was */
+	}
 	if (delete_ike) {
 		ike_child_down_all(sa, "IKE SA deleted by the peer");
 		ike_sa_fail(sa, "deleted by the peer");
@@ -132,7 +134,9 @@ ike_info_refuse(struct ike_sa *sa, const struct ike_msg *m, uint16_t type, const
 	ike_w_notify(&w, 0, type, NULL, 0, data, data_len);
 	len = ike_w_finish(&w);
 	if (len == 0 || ike_sa_seal(sa, m->hdr.exchange, true, m->hdr.msgid, inner, len, w.first,
-	    out, cap, outlen) != 0)
+	    out, cap, outlen) != 0) {
 		*outlen = 0;
+		return -1;
+	}
 	return 0;
 }

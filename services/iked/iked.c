@@ -95,9 +95,13 @@ iked_config(struct iked *ik, const Picsec__V1__ConfigSnapshot *snap)
 		next = t->next;
 		old = iked_tunnel_by_id(ik, t->id);
 		if (old != NULL && old->fingerprint == t->fingerprint) {
+			/* What is not negotiated applies at once, without a new IKE SA. */
+			old->establish = t->establish;
+			old->dpd = t->dpd;
+			old->dpd_interval = t->dpd_interval;
+			old->dpd_threshold = t->dpd_threshold;
 			iked_tunnel_free(t);
 			old->marked = true;
-			/* establish-tunnels may have changed: it is not negotiated. */
 			continue;
 		}
 		t->next = keep;
@@ -163,6 +167,11 @@ iked_new(struct ev_loop *loop, struct bus *bus, const struct iked_options *opts,
 	ik->loop = loop;
 	ik->bus = bus;
 	ik->opts = *opts;
+	if (iked_keylog_check(opts->keylog, err, errlen) == -1)
+		goto fail;
+	if (opts->keylog != NULL)
+		log_warnx("key log on: %s holds every key negotiated; anyone who reads it decrypts "
+		    "the tunnels", opts->keylog);
 	if (ik->opts.port == 0)
 		ik->opts.port = IKED_PORT;
 	if (ik->opts.natt_port == 0)

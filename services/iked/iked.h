@@ -14,6 +14,8 @@ struct iked;
 struct iked_options {
 	unsigned port;		/* IKE's UDP port (500); tests may move it */
 	unsigned natt_port;	/* after NAT detection, IKE and ESP in UDP (4500) */
+	const char *keylog;	/* a directory for Wireshark's key tables; NULL: none (root
+				 * only: anyone who reads them decrypts everything) */
 	unsigned lifetime_divisor; /* tests: every configured lifetime divided by it (0, 1:
 				    * as configured) */
 };

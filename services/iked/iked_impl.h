@@ -176,6 +176,12 @@ void iked_orphans_sweep(struct iked *ik, const struct iked_tunnel *t);
  * it: delete it at the peer). */
 void iked_sadb_expired(struct iked *ik, uint64_t id, bool hard);
 
+/* iked_keylog.c: the opt-in key log in Wireshark's format. */
+int iked_keylog_check(const char *dir, char *err, size_t errlen);
+void iked_keylog_ike(const struct iked *ik, const struct iked_sa *sa);
+void iked_keylog_child(const struct iked *ik, const struct iked_sa *sa,
+    const struct ike_child *c);
+
 /* iked_show.c: the show and clear commands' answers. */
 void iked_handlers_install(struct iked *ik);
 

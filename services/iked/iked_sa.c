@@ -400,6 +400,7 @@ iked_sa_established(struct iked *ik, struct iked_sa *sa, bool by_rekey)
 	double life;
 
 	sa->established_ms = monotonic_ms();
+	iked_keylog_ike(ik, sa);
 	timers_cancel(ik->timers, sa->lifetime_timer);
 	life = (double)t->ike_lifetime * (sa->initiator ? 0.9 : 1.0);
 	sa->lifetime_timer = timers_add(ik->timers, life > 1 ? life : 1, iked_lifetime_timer,
@@ -697,6 +698,7 @@ iked_sa_events_up(void *ctx, struct ike_sa *ike, const struct ike_child *c)
 		sa->child_rekeys++;
 		ik->stats.child_sa_rekeys++;
 	}
+	iked_keylog_child(ik, sa, c);
 	iked_sadb_install(ik, sa, ch, c);
 }
 

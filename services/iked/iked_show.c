@@ -113,6 +113,7 @@ iked_list_one(uint64_t key, void *value, void *arg)
 	info->local_address = &w->addrs[2 * w->n + 1];
 	info->remote_port = sa->peer_port;
 	info->local_port = sa->local_port;
+	info->nat_detected = iked_sa_natt(w->ik, sa);
 	info->matured = sa->established_ms != 0;
 	info->initiator = sa->initiator;
 	info->initiator_spi = ike_sa_spi_i(sa->ike);

@@ -19,6 +19,8 @@ usage(FILE *out)
 	    "  --rundir DIR      the bus (default $PICSEC_RUNDIR, else " PICSEC_DEFAULT_RUNDIR ")\n"
 	    "  --port PORT       IKE's UDP port (default 500)\n"
 	    "  --lifetime-divisor N  for tests: every configured lifetime divided by N\n"
+	    "  --keylog DIR      write Wireshark's esp_sa and ikev2_decryption_table into DIR\n"
+	    "                    (also $PICSEC_IKED_KEYLOG; root only; off by default)\n"
 	    "  -v, --verbose     debug log output\n");
 }
 
@@ -29,6 +31,7 @@ main(int argc, char **argv)
 		{ "rundir", required_argument, NULL, 'r' },
 		{ "port", required_argument, NULL, 'p' },
 		{ "lifetime-divisor", required_argument, NULL, 'L' },
+		{ "keylog", required_argument, NULL, 'K' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -63,12 +66,16 @@ main(int argc, char **argv)
 			}
 			opts.lifetime_divisor = (unsigned)port;
 			break;
+		case 'K': opts.keylog = optarg; break;
 		case 'v': verbose++; break;
 		case 'V': printf("picsec-iked %s\n", PICSEC_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
+	if (opts.keylog == NULL && getenv("PICSEC_IKED_KEYLOG") != NULL &&
+	    getenv("PICSEC_IKED_KEYLOG")[0] != '\0')
+		opts.keylog = getenv("PICSEC_IKED_KEYLOG");
 	if (optind != argc) {
 		usage(stderr);
 		return 2;
