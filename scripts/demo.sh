@@ -1,10 +1,11 @@
 #!/bin/sh
-# The main job: two Linux gateways running picsec carry traffic between two sites over a
-# manual ESP tunnel. Builds picsec, brings up deploy/topology/two-site (five network
-# namespaces) with config/examples/two-site-manual-esp-{a,b}.conf committed on the
-# gateways, pings from hostA to hostB through the tunnel, shows the ESP on the wire and
-# the Junos show commands, then takes everything down. Installs what is missing first.
-#   scripts/demo.sh [--keep]    --keep: leave the topology up (two-site down removes it)
+# The main job: two Linux gateways running picsec carry traffic between two sites, first
+# over a manual ESP tunnel, then over one their picsec-iked negotiate (IKEv2, pre-shared
+# key). Builds picsec, brings up deploy/topology/two-site (five network namespaces) with
+# config/examples/two-site-manual-esp-{a,b}.conf, then -dynamic-esp-{a,b}.conf, committed
+# on the gateways; pings from hostA to hostB through the tunnel, shows IKE and ESP on the
+# wire and the Junos show commands, then takes everything down. Installs what is missing.
+#   scripts/demo.sh [--keep]    --keep: leave the dynamic tunnel up (two-site down removes it)
 set -eu
 cd "$(dirname "$0")/.."
 keep=0
@@ -45,6 +46,39 @@ step "gwA> show services ipsec-vpn ipsec security-associations detail"
 $topo exec gwA picsec show services ipsec-vpn ipsec security-associations detail
 step "gwB> show services ipsec-vpn ipsec statistics"
 $topo exec gwB picsec show services ipsec-vpn ipsec statistics
+
+step "two-site again, now with a dynamic SA: both gateways' picsec-iked negotiate IKEv2"
+$topo down >/dev/null
+$topo up --a config/examples/two-site-dynamic-esp-a.conf \
+	--b config/examples/two-site-dynamic-esp-b.conf
+
+# IKE_SA_INIT and IKE_AUTH take a few milliseconds; the SAs reach the PICs right after.
+i=0
+until $topo exec gwA picsec show services ipsec-vpn ipsec security-associations detail \
+	2>/dev/null | grep -q 'State: Installed' || [ $i -ge 75 ]; do
+	sleep 0.2
+	i=$((i + 1))
+done
+
+step "gwA> show services ipsec-vpn ike security-associations"
+$topo exec gwA picsec show services ipsec-vpn ike security-associations
+step "gwA> show services ipsec-vpn ike security-associations detail"
+$topo exec gwA picsec show services ipsec-vpn ike security-associations detail
+
+step "IKE and ESP on the wire while hostA pings hostB (a clear on gwA first: a new IKE SA)"
+$topo exec wan timeout 6 tcpdump -nli br0 -c 10 'esp or udp port 500 or udp port 4500' \
+	2>/dev/null &
+capture=$!
+sleep 1
+$topo exec gwA picsec clear services ipsec-vpn ike security-associations
+sleep 1
+$topo exec hostA ping -c 3 -i 0.5 -W 2 198.18.2.10
+wait $capture || true
+
+step "gwA> show services ipsec-vpn ipsec security-associations"
+$topo exec gwA picsec show services ipsec-vpn ipsec security-associations
+step "gwB> show services ipsec-vpn ike statistics"
+$topo exec gwB picsec show services ipsec-vpn ike statistics
 if [ $keep -eq 1 ]; then
 	step "left up: '$topo exec gwA picsec' for the CLI, '$topo down' to remove it"
 fi

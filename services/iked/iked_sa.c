@@ -554,6 +554,7 @@ iked_sa_input(struct iked *ik, struct iked_sock *s, const uint8_t peer[4], uint1
 	struct iked_sa *sa;
 	enum ike_sa_state before;
 	uint16_t old_peer, old_local;
+	uint32_t deleted_before;
 	size_t outlen;
 
 	if (ike_pld_validate(msg, len, &bad) != IKE_PARSE_OK) {
@@ -584,6 +585,7 @@ iked_sa_input(struct iked *ik, struct iked_sock *s, const uint8_t peer[4], uint1
 	 * Child SA installed while the engine takes it uses those ports too. */
 	old_peer = sa->peer_port;
 	old_local = sa->local_port;
+	deleted_before = sa->children_deleted;
 	sa->peer_port = port;
 	sa->local_port = s->port;
 	if (ike_sa_input(sa->ike, msg, len, out, sizeof(out), &outlen) != 0) {
@@ -604,8 +606,15 @@ iked_sa_input(struct iked *ik, struct iked_sock *s, const uint8_t peer[4], uint1
 	if (h.exchange == IKE_INFORMATIONAL && (h.flags & IKE_FLAG_RESPONSE) != 0 &&
 	    sa->pending != NULL)
 		ik->stats.dpd_responses_in++;
-	if (h.exchange == IKE_INFORMATIONAL && (h.flags & IKE_FLAG_RESPONSE) == 0)
-		ik->stats.dpd_requests_in++;
+	/* A request that took Child SAs or the IKE SA away carried Deletes; an empty one is
+	 * the peer's liveness check. */
+	if (h.exchange == IKE_INFORMATIONAL && (h.flags & IKE_FLAG_RESPONSE) == 0) {
+		if (sa->children_deleted != deleted_before ||
+		    ike_sa_get_state(sa->ike) == IKE_SA_DEAD)
+			ik->stats.delete_payloads_in++;
+		else
+			ik->stats.dpd_requests_in++;
+	}
 	iked_sa_send(ik, sa, out, outlen);
 	iked_sa_after(ik, sa, before);
 }
