@@ -16,6 +16,11 @@ keep=0
 ninja -C build
 
 topo=deploy/topology/two-site
+# One user of the topology at a time (its namespaces have fixed names): the tests take the
+# same lock.
+mkdir -p /run/lock
+exec 9>/run/lock/picsec-two-site.lock
+flock -w 900 9 || { echo "demo: another run holds the two-site topology" >&2; exit 1; }
 cleanup() { [ $keep -eq 1 ] || $topo down >/dev/null 2>&1 || true; }
 trap cleanup EXIT INT TERM
 

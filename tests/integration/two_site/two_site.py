@@ -74,9 +74,30 @@ def finish():
     sys.exit(1 if _tap_failed else 0)
 
 
+LOCK = "/run/lock/picsec-two-site.lock"
+
+
+def _take_lock(seconds=900):
+    """The topology has fixed namespace names: one test at a time holds it. Waits (bounded)
+    for another test, or another checkout's, to finish; the lock goes with the process."""
+    import fcntl
+    os.makedirs(os.path.dirname(LOCK), exist_ok=True)
+    f = open(LOCK, "a")
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return f
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                raise RuntimeError("%s held for %d s by another run" % (LOCK, seconds))
+            time.sleep(1)
+
+
 def tap_main(body):
     """Runs body(tmpdir) as one TAP test program: a step that raises fails the test, and
-    the topology is taken down whatever happened."""
+    the topology is taken down whatever happened. Holds the topology's lock throughout."""
+    lock = _take_lock()
     with tempfile.TemporaryDirectory(prefix="picsec-two-site-") as tmp:
         try:
             body(tmp)
@@ -84,6 +105,7 @@ def tap_main(body):
             ok(False, "the test ran to its end: %s" % e)
         finally:
             topology("down")
+    lock.close()
     finish()
 
 
