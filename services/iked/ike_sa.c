@@ -100,6 +100,8 @@ ike_sa_free(struct ike_sa *sa)
 enum ike_sa_state ike_sa_get_state(const struct ike_sa *sa) { return sa->state; }
 bool ike_sa_initiator(const struct ike_sa *sa) { return sa->initiator; }
 const struct ike_keys *ike_sa_keys(const struct ike_sa *sa) { return sa->keys; }
+void ike_sa_set_initial_contact(struct ike_sa *sa, bool on) { sa->initial_contact = on; }
+bool ike_sa_peer_initial_contact(const struct ike_sa *sa) { return sa->peer_initial_contact; }
 const char *ike_sa_error(const struct ike_sa *sa) { return sa->error; }
 uint64_t ike_sa_spi_i(const struct ike_sa *sa) { return sa->spi_i; }
 uint64_t ike_sa_spi_r(const struct ike_sa *sa) { return sa->spi_r; }

@@ -28,6 +28,7 @@ enum {
 	IKE_N_CHILD_SA_NOT_FOUND = 44,
 	IKE_N_TS_UNACCEPTABLE = 38,
 	IKE_N_INITIAL_CONTACT = 16384,
+	IKE_N_COOKIE = 16390,
 	IKE_N_REKEY_SA = 16393,
 	IKE_N_NAT_DETECTION_SOURCE_IP = 16388,
 	IKE_N_NAT_DETECTION_DESTINATION_IP = 16389,
@@ -134,6 +135,10 @@ void ike_sa_give_up(struct ike_sa *sa, const char *why);
 
 /* Before IKE_SA_INIT goes out (initiator) or comes in (responder). */
 void ike_sa_set_endpoints(struct ike_sa *sa, const struct ike_endpoints *ep);
+/* Initiator, before IKE_AUTH: say INITIAL_CONTACT (we hold no other IKE SA with the peer,
+ * RFC 7296 §2.4). Responder: whether the authenticated peer said it. */
+void ike_sa_set_initial_contact(struct ike_sa *sa, bool on);
+bool ike_sa_peer_initial_contact(const struct ike_sa *sa);
 /* What IKE_SA_INIT's NAT detection found: a NAT before us (local) or before the peer
  * (remote). Either one moves IKE to port 4500 and puts ESP in UDP (RFC 3948). */
 bool ike_sa_nat_local(const struct ike_sa *sa);

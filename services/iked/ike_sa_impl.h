@@ -50,6 +50,10 @@ struct ike_sa {
 	struct ike_endpoints ep;
 	bool have_ep;
 	bool nat_local, nat_remote;	/* from IKE_SA_INIT's NAT detection */
+	bool initial_contact;		/* we send INITIAL_CONTACT in IKE_AUTH */
+	bool peer_initial_contact;	/* the authenticated peer sent it */
+	uint8_t cookie[64];		/* initiator: the responder's COOKIE to send back */
+	size_t cookie_len;
 
 	uint16_t ke_group;		/* the group of our KE payload */
 	struct ike_proposal chosen;

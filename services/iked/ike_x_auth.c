@@ -161,6 +161,9 @@ ike_auth_request(struct ike_sa *sa, uint8_t *out, size_t cap, size_t *outlen)
 	ike_w_inner(&w, inner, sizeof(inner));
 	ike_w_id(&w, true, c->local_id_type, c->local_id, c->local_id_len);
 	ike_w_auth(&w, IKE_AUTH_PSK, auth, sa->keys->len.prf);
+	/* We hold nothing else with this peer: it may forget what it holds of us (§2.4). */
+	if (sa->initial_contact)
+		ike_w_notify(&w, 0, IKE_N_INITIAL_CONTACT, NULL, 0, NULL, 0);
 	ike_w_sa(&w, sa->child_offer, sa->nchild_offer);
 	ike_w_ts(&w, true, &c->local_ts);
 	ike_w_ts(&w, false, &c->remote_ts);
@@ -211,6 +214,7 @@ ike_auth_respond(struct ike_sa *sa, struct ike_msg *m, uint8_t *out, size_t cap,
 		return ike_auth_refuse(sa, IKE_N_AUTHENTICATION_FAILED,
 		    "the initiator's identity or AUTH is wrong (pre-shared key?)", out, cap,
 		    outlen);
+	sa->peer_initial_contact = ike_msg_notify(m, IKE_N_INITIAL_CONTACT) != NULL;
 	ike_offer_children(sa);
 	if (!m->has_sa || !m->has_tsi || !m->has_tsr ||
 	    !ike_proposal_select(sa->child_offer, sa->nchild_offer, m->proposals, m->nproposals,

@@ -60,15 +60,20 @@ ike_init_request(struct ike_sa *sa, uint8_t *out, size_t cap, size_t *outlen)
 		sa->spi_i = ike_random_spi();
 	if (sa->ke_group == 0)
 		sa->ke_group = ike_first_group(sa->cfg);
-	ike_dh_free(sa->dh);
-	if ((sa->dh = ike_dh_new(sa->ke_group, err, sizeof(err))) == NULL) {
-		ike_sa_fail(sa, "%s", err);
-		return -1;
+	/* Again with a cookie: everything else unchanged (§2.6); else a new KE and nonce. */
+	if (sa->cookie_len == 0 || sa->dh == NULL || ike_dh_group(sa->dh) != sa->ke_group) {
+		ike_dh_free(sa->dh);
+		if ((sa->dh = ike_dh_new(sa->ke_group, err, sizeof(err))) == NULL) {
+			ike_sa_fail(sa, "%s", err);
+			return -1;
+		}
+		sa->ni_len = IKE_NONCE_LEN;
+		randombytes_buf(sa->ni, sa->ni_len);
 	}
-	sa->ni_len = IKE_NONCE_LEN;
-	randombytes_buf(sa->ni, sa->ni_len);
 	h.spi_i = sa->spi_i;
 	ike_w_message(&w, out, cap, &h);
+	if (sa->cookie_len > 0)
+		ike_w_notify(&w, 0, IKE_N_COOKIE, NULL, 0, sa->cookie, sa->cookie_len);
 	ike_w_sa(&w, sa->cfg->ike, sa->cfg->nike);
 	ike_w_ke(&w, sa->ke_group, ike_dh_public(sa->dh), ike_dh_public_len(sa->ke_group));
 	ike_w_nonce(&w, sa->ni, sa->ni_len);
@@ -179,6 +184,15 @@ ike_init_response(struct ike_sa *sa, const struct ike_msg *m, uint8_t *out, size
 	char err[256];
 	uint16_t group;
 
+	/* The responder is busy and wants proof we are at this address (§2.6): once more,
+	 * with its cookie first. A second cookie request is not followed: a loop. */
+	if ((n = ike_msg_notify(m, IKE_N_COOKIE)) != NULL && m->nproposals == 0) {
+		if (n->data.len < 1 || n->data.len > sizeof(sa->cookie) || sa->cookie_len > 0)
+			return -1;
+		memcpy(sa->cookie, n->data.data, n->data.len);
+		sa->cookie_len = n->data.len;
+		return ike_init_request(sa, out, cap, outlen);
+	}
 	if ((n = ike_msg_notify(m, IKE_N_INVALID_KE_PAYLOAD)) != NULL) {
 		group = n->data.len == 2 ? (uint16_t)(n->data.data[0] << 8 | n->data.data[1]) : 0;
 		if (group == sa->ke_group || !ike_offers_group(sa->cfg, group)) {
@@ -187,6 +201,7 @@ ike_init_response(struct ike_sa *sa, const struct ike_msg *m, uint8_t *out, size
 			return 0;
 		}
 		sa->ke_group = group; /* and again, with the same SPI (§1.3) */
+		sa->cookie_len = 0;   /* a new group is a new request: the cookie was for the old */
 		return ike_init_request(sa, out, cap, outlen);
 	}
 	if (ike_msg_notify(m, IKE_N_NO_PROPOSAL_CHOSEN) != NULL) {

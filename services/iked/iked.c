@@ -176,6 +176,9 @@ iked_new(struct ev_loop *loop, struct bus *bus, const struct iked_options *opts,
 		ik->opts.port = IKED_PORT;
 	if (ik->opts.natt_port == 0)
 		ik->opts.natt_port = IKED_NATT_PORT;
+	if (!ik->opts.cookie_threshold_set)
+		ik->opts.cookie_threshold = IKED_COOKIE_THRESHOLD;
+	iked_cookie_init(ik);
 	picsec__v1__ike_stats__init(&ik->stats);
 	ik->timers = timers_new(loop, ik);
 	ik->sas = u64map_new();

@@ -16,6 +16,9 @@ struct iked_options {
 	unsigned natt_port;	/* after NAT detection, IKE and ESP in UDP (4500) */
 	const char *keylog;	/* a directory for Wireshark's key tables; NULL: none (root
 				 * only: anyone who reads them decrypts everything) */
+	unsigned cookie_threshold; /* half-open IKE SAs from which COOKIEs are asked (0: from
+				    * the first; the default when not set: 64) */
+	bool cookie_threshold_set;
 	unsigned lifetime_divisor; /* tests: every configured lifetime divided by it (0, 1:
 				    * as configured) */
 };

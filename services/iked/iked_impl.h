@@ -26,6 +26,7 @@ enum {
 	IKED_RTX_TRIES = 6,	     /* the first send and five retransmissions */
 	IKED_SPI_POOL = 16,	     /* inbound SPIs kept at hand per local gateway */
 	IKED_HALF_OPEN_MAX = 1024,   /* beyond it, new IKE_SA_INITs are dropped */
+	IKED_COOKIE_THRESHOLD = 64,  /* half-open SAs from which cookies are asked */
 	IKED_KEEPALIVE_SECONDS = 20, /* behind a NAT: RFC 3948 §4's keepalive */
 };
 
@@ -115,6 +116,7 @@ struct iked {
 	struct iked_sock *socks;
 	struct iked_pool *pools;
 	uint64_t next_install_id;
+	uint8_t cookie_secret[32];
 	Picsec__V1__IkeStats stats;
 };
 
@@ -175,6 +177,14 @@ void iked_orphans_sweep(struct iked *ik, const struct iked_tunnel *t);
 /* An SA of a Child SA reached its soft lifetime (rekey it) or its hard one (sadb removed
  * it: delete it at the peer). */
 void iked_sadb_expired(struct iked *ik, uint64_t id, bool hard);
+
+/* iked_cookie.c: stateless cookies under load (§2.6). */
+struct ike_msg;
+void iked_cookie_init(struct iked *ik);
+bool iked_cookie_needed(const struct iked *ik);
+bool iked_cookie_valid(const struct iked *ik, const struct ike_msg *m, const uint8_t peer[4]);
+void iked_cookie_send(struct iked *ik, const struct iked_sock *s, const uint8_t peer[4],
+    uint16_t port, const struct ike_msg *m);
 
 /* iked_keylog.c: the opt-in key log in Wireshark's format. */
 int iked_keylog_check(const char *dir, char *err, size_t errlen);

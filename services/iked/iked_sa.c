@@ -356,25 +356,66 @@ iked_sa_work_soon(struct iked *ik, struct iked_sa *sa)
 		    iked_work_timer, sa->key);
 }
 
-/* Two IKE SAs for one tunnel (both ends initiated at once): both ends keep the one whose
- * initiator SPI is lower and delete the other, so they agree without a word. */
+/* The other IKE SAs of sa's tunnel, for INITIAL_CONTACT. */
+struct others_walk {
+	const struct iked_sa *sa;
+	struct iked_sa *hits[64];
+	size_t n;
+};
+
+static void
+iked_others_one(uint64_t key, void *value, void *arg)
+{
+	struct iked_sa *o = value;
+	struct others_walk *w = arg;
+
+	(void)key;
+	if (o != w->sa && o->tunnel == w->sa->tunnel && w->n < sizeof(w->hits) / sizeof(*w->hits))
+		w->hits[w->n++] = o;
+}
+
+/* Two IKE SAs for one tunnel. Both ends initiated at once (we initiated one, the peer the
+ * other): both keep the one whose initiator SPI is lower and delete the other, so they
+ * agree without a word. The peer initiated both: it replaced the older (a restart), which
+ * goes. */
 static void
 iked_sa_settle(struct iked *ik, struct iked_sa *sa)
 {
 	struct iked_tunnel *t = sa->tunnel;
 	struct iked_sa *other = t->sa_key != 0 && t->sa_key != sa->key ?
 	    u64map_get(ik->sas, t->sa_key) : NULL;
+	struct others_walk w = { .sa = sa };
+	size_t i;
 
+	/* INITIAL_CONTACT: the peer holds nothing else of ours; what we hold from before its
+	 * IKE_SA_INIT is stale, and a Delete would go unanswered. (What came up meanwhile is
+	 * both ends initiating at once: settled below.) */
+	if (ike_sa_peer_initial_contact(sa->ike)) {
+		u64map_foreach(ik->sas, iked_others_one, &w);
+		for (i = 0; i < w.n; i++) {
+			if (w.hits[i]->established_ms == 0 ||
+			    w.hits[i]->established_ms >= sa->created_ms)
+				continue;
+			log_info("IKE SA %016llx: the peer made INITIAL_CONTACT: gone",
+			    (unsigned long long)w.hits[i]->key);
+			if (other == w.hits[i])
+				other = NULL;
+			iked_sa_free(ik, w.hits[i]);
+		}
+	}
 	if (other == NULL || other->established_ms == 0) {
 		t->sa_key = sa->key;
 		return;
 	}
-	if (ike_sa_spi_i(other->ike) < ike_sa_spi_i(sa->ike)) {
-		iked_sa_close(ik, sa, "a duplicate of an established IKE SA");
+	if (other->initiator == sa->initiator ||
+	    ike_sa_spi_i(other->ike) > ike_sa_spi_i(sa->ike)) {
+		t->sa_key = sa->key;
+		iked_sa_close(ik, other, other->initiator == sa->initiator ?
+		    "replaced by a newer IKE SA with the same peer" :
+		    "a duplicate of an established IKE SA");
 		return;
 	}
-	t->sa_key = sa->key;
-	iked_sa_close(ik, other, "a duplicate of an established IKE SA");
+	iked_sa_close(ik, sa, "a duplicate of an established IKE SA");
 }
 
 /* The IKE SA's lifetime: its initiator rekeys it first; the responder at the end, if the
@@ -468,6 +509,8 @@ iked_sa_initiate(struct iked *ik, struct iked_tunnel *t, uint32_t spi_in)
 	if ((sa = iked_sa_alloc(ik, t, true, spi_in, t->remote, (uint16_t)ik->opts.port,
 	    (uint16_t)ik->opts.port)) == NULL)
 		return NULL;
+	/* Nothing else with this peer (a first start, or all gone): say so (§2.4). */
+	ike_sa_set_initial_contact(sa->ike, t->sa_key == 0);
 	if (ike_sa_start(sa->ike, out, sizeof(out), &len) != 0 || len == 0) {
 		log_warnx("%s %s/%s: IKE_SA_INIT not made: %s", t->service_set, t->rule, t->term,
 		    ike_sa_error(sa->ike));
@@ -507,6 +550,23 @@ iked_sa_respond(struct iked *ik, struct iked_sock *s, const uint8_t peer[4], uin
 		return;
 	}
 	ik->stats.sa_init_requests_in++;
+	if (iked_cookie_needed(ik)) {
+		struct ike_msg *m = calloc(1, sizeof(*m));
+		uint8_t bad;
+		bool valid;
+
+		if (m == NULL || ike_msg_parse(msg, len, m, &bad) != IKE_PARSE_OK) {
+			free(m);
+			ik->stats.dropped_malformed++;
+			return;
+		}
+		valid = iked_cookie_valid(ik, m, peer);
+		if (!valid)
+			iked_cookie_send(ik, s, peer, port, m);
+		free(m);
+		if (!valid)
+			return;
+	}
 	/* Its inbound SPI now: the IKE_AUTH that follows needs it at once. */
 	if ((spi = iked_spi_take(ik, t->local, t->child_protocol)) == 0) {
 		log_info("IKE_SA_INIT from %s: no SPI at hand yet; the peer will retransmit",

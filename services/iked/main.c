@@ -19,6 +19,7 @@ usage(FILE *out)
 	    "  --rundir DIR      the bus (default $PICSEC_RUNDIR, else " PICSEC_DEFAULT_RUNDIR ")\n"
 	    "  --port PORT       IKE's UDP port (default 500)\n"
 	    "  --lifetime-divisor N  for tests: every configured lifetime divided by N\n"
+	    "  --cookie-threshold N  half-open IKE SAs from which cookies are asked (default 64)\n"
 	    "  --keylog DIR      write Wireshark's esp_sa and ikev2_decryption_table into DIR\n"
 	    "                    (also $PICSEC_IKED_KEYLOG; root only; off by default)\n"
 	    "  -v, --verbose     debug log output\n");
@@ -32,6 +33,7 @@ main(int argc, char **argv)
 		{ "port", required_argument, NULL, 'p' },
 		{ "lifetime-divisor", required_argument, NULL, 'L' },
 		{ "keylog", required_argument, NULL, 'K' },
+		{ "cookie-threshold", required_argument, NULL, 'C' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -67,6 +69,16 @@ main(int argc, char **argv)
 			opts.lifetime_divisor = (unsigned)port;
 			break;
 		case 'K': opts.keylog = optarg; break;
+		case 'C':
+			port = strtoul(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || port > 1024) {
+				fprintf(stderr, "picsec-iked: --cookie-threshold %s: 0 to 1024\n",
+				    optarg);
+				return 2;
+			}
+			opts.cookie_threshold = (unsigned)port;
+			opts.cookie_threshold_set = true;
+			break;
 		case 'v': verbose++; break;
 		case 'V': printf("picsec-iked %s\n", PICSEC_VERSION); return 0;
 		case 'h': usage(stdout); return 0;

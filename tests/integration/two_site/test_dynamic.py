@@ -171,12 +171,14 @@ def keylog_check(tmp, keys):
     mode = os.stat(os.path.join(keys, "esp_sa")).st_mode & 0o777
     ts.ok(names == ["esp_sa", "ikev2_decryption_table"] and mode == 0o600,
           "keylog: Wireshark's two tables, mode %o: %s" % (mode, names))
-    icmp = tshark(pcap, keys, "-Y", "icmp && esp", "-T", "fields", "-e", "ip.src")
+    # the last ip.src of a decrypted packet is the inner header's
+    icmp = tshark(pcap, keys, "-Y", "icmp && esp", "-T", "fields", "-e", "ip.src",
+                  "-E", "occurrence=l")
     ts.ok("198.18.1.10" in icmp.split() and "198.18.2.10" in icmp.split(),
           "keylog: tshark decrypts the pings inside ESP (%d lines)" % len(icmp.split()))
-    ids = tshark(pcap, keys, "-Y", "isakmp.exchtype == 35", "-V")
-    ts.ok("Identification Data" in ids and "192.0.2.1" in ids,
-          "keylog: tshark decrypts IKE_AUTH and shows the identities")
+    ids = tshark(pcap, keys, "-V")
+    ts.ok("Identification Data:192.0.2.1" in ids and "Identification Data:192.0.2.2" in ids,
+          "keylog: tshark decrypts IKE_AUTH and shows both identities")
 
 
 def body(tmp):
@@ -217,6 +219,29 @@ def body(tmp):
           "gwB's predecessor's SAs were swept: %s" % spis("gwB"))
     ts.ok(pings("hostA", "198.18.2.10") and pings("hostB", "198.18.1.10"),
           "traffic crosses both ways again")
+
+    # gwB's iked restarts before gwA's DPD notices: its INITIAL_CONTACT makes gwA drop the
+    # stale IKE SA at once (no Delete to a peer that forgot it)
+    old_a = matured("gwA")
+    os.kill(iked_pid("gwB"), signal.SIGKILL)
+    start_iked("gwB")
+    ts.ok(ts.wait_for(lambda: len(ike_sas("gwA")) == 1 and matured("gwA") and
+                      matured("gwA") != old_a and len(matured("gwB")) == 1, 8, 0.3),
+          "INITIAL_CONTACT: gwA holds only the new IKE SA (old %s, now %s)" %
+          (old_a, ike_sas("gwA")))
+    with open(os.path.join(RUN, "gwA", "picsec-iked.log")) as f:
+        ts.ok("INITIAL_CONTACT" in f.read(), "INITIAL_CONTACT: gwA's log says why")
+    ts.ok(pings("hostA", "198.18.2.10"), "INITIAL_CONTACT: traffic crosses")
+
+    # Cookies (§2.6) from the first half-open IKE SA on: still one IKE SA each side
+    ts.topology("down")
+    os.environ["PICSEC_IKED_ARGS"] = "--cookie-threshold 0"
+    ts.topology("up", "--a", dynamic_config("a", tmp), "--b", dynamic_config("b", tmp))
+    del os.environ["PICSEC_IKED_ARGS"]
+    ts.ok(up_pair("esp"), "cookies: IKE SAs matured, Child SAs installed")
+    sent = [ike_stats(g)["cookies-sent"] for g in ("gwA", "gwB")]
+    ts.ok(sent[0] >= 1 and sent[1] >= 1 and pings("hostA", "198.18.2.10"),
+          "cookies: each responder asked for one (%s), traffic crosses" % sent)
 
     # AH
     ts.topology("down")

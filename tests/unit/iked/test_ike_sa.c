@@ -7,6 +7,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
+#include "ike_build.h"
 #include "ike_proposal.h"
 #include "ike_sa.h"
 
@@ -306,6 +307,69 @@ Test(ike_sa, pfs_is_no_dh_transform_in_ike_auth)
 	cr_assert_not_null(ike_sa_child(a), "%s", ike_sa_error(a));
 	cr_assert_null(ike_proposal_get(&ike_sa_child(a)->chosen, IKE_TF_DH),
 	    "the first Child SA's proposal carries no DH (RFC 7296 §1.2)");
+	ike_sa_free(a);
+	ike_sa_free(b);
+}
+
+/* A busy responder answers with a COOKIE (§2.6): the initiator sends IKE_SA_INIT again
+ * with the cookie first and the rest unchanged (same SPI, nonce and KE), and a second
+ * cookie request for the same attempt is not followed (it would be a loop). */
+Test(ike_sa, a_cookie_request_is_answered_with_the_cookie_first_and_nothing_else_changed)
+{
+	static uint8_t m1[BUF], m1c[BUF], busy[256], m2[BUF];
+	static const uint8_t cookie[] = "\x01" "0123456789abcdef";
+	struct ike_peer_cfg ca, cb;
+	struct ike_header h = { .exchange = IKE_SA_INIT, .flags = IKE_FLAG_RESPONSE };
+	struct ike_writer w;
+	struct ike_sa *a, *b;
+	size_t len, clen, blen, rlen;
+
+	configs(&ca, &cb);
+	a = ike_sa_new(&ca, true, 0x3001);
+	b = ike_sa_new(&cb, false, 0x3002);
+	cr_assert_eq(ike_sa_start(a, m1, BUF, &len), 0);
+	h.spi_i = ike_sa_spi_i(a);
+	ike_w_message(&w, busy, sizeof(busy), &h);
+	ike_w_notify(&w, 0, IKE_N_COOKIE, NULL, 0, cookie, sizeof(cookie) - 1);
+	cr_assert_gt(blen = ike_w_finish(&w), 0);
+	cr_assert_eq(ike_sa_input(a, busy, blen, m1c, BUF, &clen), 0);
+	cr_assert_gt(clen, len, "the request again, longer by the cookie");
+	cr_assert_eq(m1c[16], IKE_PL_NOTIFY, "the cookie comes first");
+	cr_assert_eq(memcmp(m1c + IKE_HDR_LEN + 8, cookie, sizeof(cookie) - 1), 0);
+	cr_assert_eq(memcmp(m1c + IKE_HDR_LEN + 8 + sizeof(cookie) - 1, m1 + IKE_HDR_LEN,
+	    len - IKE_HDR_LEN), 0, "SA, KE and nonce unchanged");
+	cr_assert_eq(ike_sa_input(a, busy, blen, m2, BUF, &rlen), -1,
+	    "a second cookie request is dropped");
+	/* The real responder takes the request with the cookie, and the SA comes up. */
+	cr_assert_eq(ike_sa_input(b, m1c, clen, m2, BUF, &rlen), 0);
+	cr_assert_eq(ike_sa_input(a, m2, rlen, m1, BUF, &len), 0);
+	cr_assert_eq(ike_sa_input(b, m1, len, m2, BUF, &rlen), 0);
+	cr_assert_eq(ike_sa_input(a, m2, rlen, m1, BUF, &len), 0);
+	cr_assert_eq(ike_sa_get_state(a), IKE_SA_ESTABLISHED, "%s", ike_sa_error(a));
+	cr_assert_eq(ike_sa_get_state(b), IKE_SA_ESTABLISHED, "%s", ike_sa_error(b));
+	ike_sa_free(a);
+	ike_sa_free(b);
+}
+
+Test(ike_sa, initial_contact_reaches_the_responder_only_when_said)
+{
+	struct ike_peer_cfg ca, cb;
+	struct ike_sa *a, *b;
+
+	configs(&ca, &cb);
+	a = ike_sa_new(&ca, true, 0x4001);
+	b = ike_sa_new(&cb, false, 0x4002);
+	converse(a, b);
+	cr_assert_eq(ike_sa_get_state(b), IKE_SA_ESTABLISHED);
+	cr_assert_not(ike_sa_peer_initial_contact(b));
+	ike_sa_free(a);
+	ike_sa_free(b);
+	a = ike_sa_new(&ca, true, 0x4003);
+	b = ike_sa_new(&cb, false, 0x4004);
+	ike_sa_set_initial_contact(a, true);
+	converse(a, b);
+	cr_assert_eq(ike_sa_get_state(b), IKE_SA_ESTABLISHED);
+	cr_assert(ike_sa_peer_initial_contact(b));
 	ike_sa_free(a);
 	ike_sa_free(b);
 }
