@@ -32,11 +32,14 @@ ike_sa_state_name(enum ike_sa_state s)
 void
 ike_sa_fail(struct ike_sa *sa, const char *fmt, ...)
 {
+	char text[sizeof(sa->error)];
 	va_list ap;
 
+	/* Through a copy: the reason may be the error it replaces. */
 	va_start(ap, fmt);
-	vsnprintf(sa->error, sizeof(sa->error), fmt, ap);
+	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
+	memcpy(sa->error, text, sizeof(text));
 	sa->state = IKE_SA_DEAD;
 }
 

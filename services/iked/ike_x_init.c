@@ -120,8 +120,11 @@ ike_init_respond(struct ike_sa *sa, const struct ike_msg *m, uint8_t *out, size_
 		return ike_init_notify(m, IKE_N_INVALID_SYNTAX, NULL, 0, out, cap, outlen);
 	if (!ike_proposal_select(sa->cfg->ike, sa->cfg->nike, m->proposals, m->nproposals,
 	    &chosen) || (dh = ike_proposal_get(&chosen, IKE_TF_DH)) == NULL ||
-	    (prf = ike_proposal_get(&chosen, IKE_TF_PRF)) == NULL)
+	    (prf = ike_proposal_get(&chosen, IKE_TF_PRF)) == NULL) {
+		snprintf(sa->error, sizeof(sa->error), "none of the initiator's %u IKE proposals "
+		    "matches one of our %zu", m->nproposals, sa->cfg->nike);
 		return ike_init_notify(m, IKE_N_NO_PROPOSAL_CHOSEN, NULL, 0, out, cap, outlen);
+	}
 	if (m->ke_group != dh->id) {
 		group_be[0] = (uint8_t)(dh->id >> 8);
 		group_be[1] = (uint8_t)dh->id;
@@ -205,8 +208,11 @@ ike_init_response(struct ike_sa *sa, const struct ike_msg *m, uint8_t *out, size
 		return ike_init_request(sa, out, cap, outlen);
 	}
 	if (ike_msg_notify(m, IKE_N_NO_PROPOSAL_CHOSEN) != NULL) {
-		ike_sa_fail(sa, "the responder accepts none of our IKE proposals");
-		return 0;
+		/* Unauthenticated, so anyone could have sent it (§2.21): noted, and the request
+		 * stays out; a real answer may still come, else this is why we gave up. */
+		snprintf(sa->error, sizeof(sa->error), "the responder accepts none of our IKE "
+		    "proposals");
+		return -1;
 	}
 	if (!m->has_sa || m->nproposals != 1 || !m->has_ke || !m->has_nonce ||
 	    m->hdr.spi_r == 0 || !ike_proposal_accept(sa->cfg->ike, sa->cfg->nike,

@@ -224,8 +224,18 @@ iked_rtx_timer(void *ctx, uint64_t key)
 	if (sa->tries >= (liveness ? t->dpd_threshold + 1 : IKED_RTX_TRIES)) {
 		if (liveness)
 			ik->stats.dpd_failures++;
-		ike_sa_give_up(sa->ike, liveness ? "dead peer: no answer to liveness checks" :
-		    "the peer does not answer");
+		/* What the peer may have said unauthenticated (NO_PROPOSAL_CHOSEN) is the
+		 * likelier reason than silence. */
+		if (!liveness && ike_sa_error(sa->ike)[0] != '\0') {
+			char why[256];
+
+			snprintf(why, sizeof(why), "%s", ike_sa_error(sa->ike));
+			ik->stats.no_proposal_chosen++;
+			ike_sa_give_up(sa->ike, why);
+		} else {
+			ike_sa_give_up(sa->ike, liveness ? "dead peer: no answer to liveness "
+			    "checks" : "the peer does not answer");
+		}
 		iked_sa_dead(ik, sa);
 		return;
 	}

@@ -222,13 +222,27 @@ Test(ike_sa, no_common_proposal_is_said)
 	cb.nike = 0;
 	add_ike(&cb, PICSEC__V1__ENC_ALGORITHM__ENC_3DES_CBC, PICSEC__V1__IKE_HASH__IKE_HASH_MD5,
 	    PICSEC__V1__DH_GROUP__DH_GROUP_2);
+	static uint8_t m1[BUF], m2[BUF], m3[BUF];
+	size_t len, rlen, olen;
+
 	a = ike_sa_new(&ca, true, 0x1001);
 	b = ike_sa_new(&cb, false, 0x1002);
-	cr_assert_eq(converse(a, b), 2);
+	cr_assert_eq(ike_sa_start(a, m1, BUF, &len), 0);
+	cr_assert_eq(ike_sa_input(b, m1, len, m2, BUF, &rlen), 0);
+	cr_assert_gt(rlen, 0, "NO_PROPOSAL_CHOSEN");
+	cr_assert(strstr(ike_sa_error(b), "none of the initiator's") != NULL, "%s",
+	    ike_sa_error(b));
+	cr_assert_eq(ike_sa_get_state(b), IKE_SA_IDLE, "the responder kept no state");
+	/* Unauthenticated: anyone could have sent it (§2.21). Noted, not believed yet: the
+	 * initiator keeps waiting for a real answer until it gives up, with the reason. */
+	cr_assert_eq(ike_sa_input(a, m2, rlen, m3, BUF, &olen), -1);
+	cr_assert_eq(ike_sa_get_state(a), IKE_SA_INIT_SENT);
+	cr_assert(strstr(ike_sa_error(a), "none of our IKE proposals") != NULL, "%s",
+	    ike_sa_error(a));
+	ike_sa_give_up(a, ike_sa_error(a));
 	cr_assert_eq(ike_sa_get_state(a), IKE_SA_DEAD);
 	cr_assert(strstr(ike_sa_error(a), "none of our IKE proposals") != NULL, "%s",
 	    ike_sa_error(a));
-	cr_assert_eq(ike_sa_get_state(b), IKE_SA_IDLE, "the responder kept no state");
 	ike_sa_free(a);
 	ike_sa_free(b);
 }
