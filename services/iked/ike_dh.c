@@ -8,6 +8,7 @@
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/dh.h>
+#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
@@ -99,9 +100,11 @@ ike_dh_openssl_error(char *err, size_t errlen, const char *what)
 }
 
 /* The domain parameters (MODP: p and g, or a named group; ECP: the curve) as a key
- * template, with pub (encoded as OpenSSL wants it) when given. */
+ * template, with pub (encoded as OpenSSL wants it) when given, and with priv too (a key
+ * pair: the providers take a private key only with its public one) when given. */
 static EVP_PKEY *
-ike_dh_template(const struct ike_dh_group *g, const uint8_t *pub, size_t pub_len)
+ike_dh_template(const struct ike_dh_group *g, const uint8_t *pub, size_t pub_len,
+    const BIGNUM *priv)
 {
 	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
 	OSSL_PARAM *params = NULL;
@@ -127,16 +130,19 @@ ike_dh_template(const struct ike_dh_group *g, const uint8_t *pub, size_t pub_len
 	if (g->kind == DH_MODP && pub != NULL)
 		ok = ok && (y = BN_bin2bn(pub, (int)pub_len, NULL)) != NULL &&
 		    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PUB_KEY, y);
+	if (priv != NULL)
+		ok = ok && pub != NULL &&
+		    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, priv);
 	ok = ok && (params = OSSL_PARAM_BLD_to_param(bld)) != NULL &&
 	    (ctx = EVP_PKEY_CTX_new_from_name(NULL, g->kind == DH_ECP ? "EC" : "DH", NULL)) !=
 	    NULL && EVP_PKEY_fromdata_init(ctx) == 1 &&
-	    EVP_PKEY_fromdata(ctx, &key, pub != NULL ? EVP_PKEY_PUBLIC_KEY :
-	    EVP_PKEY_KEY_PARAMETERS, params) == 1;
+	    EVP_PKEY_fromdata(ctx, &key, priv != NULL ? EVP_PKEY_KEYPAIR : pub != NULL ?
+	    EVP_PKEY_PUBLIC_KEY : EVP_PKEY_KEY_PARAMETERS, params) == 1;
 	if (!ok) {
 		EVP_PKEY_free(key);
 		key = NULL;
 	}
-	OSSL_PARAM_free(params);
+	OSSL_PARAM_free(params); /* priv's copy (a secure BIGNUM's) is wiped with it */
 	OSSL_PARAM_BLD_free(bld);
 	EVP_PKEY_CTX_free(ctx);
 	BN_free(p);
@@ -192,7 +198,7 @@ ike_dh_new(uint16_t group, char *err, size_t errlen)
 		crypto_scalarmult_base(dh->pub, dh->x25519);
 		return dh;
 	}
-	if ((params = ike_dh_template(g, NULL, 0)) == NULL ||
+	if ((params = ike_dh_template(g, NULL, 0, NULL)) == NULL ||
 	    (ctx = EVP_PKEY_CTX_new_from_pkey(NULL, params, NULL)) == NULL ||
 	    EVP_PKEY_keygen_init(ctx) != 1 || EVP_PKEY_keygen(ctx, &dh->key) != 1 ||
 	    ike_dh_export(dh) != 0) {
@@ -215,6 +221,134 @@ ike_dh_new_x25519(const uint8_t priv[32])
 	dh->g = ike_dh_find(IKE_DH_CURVE25519);
 	memcpy(dh->x25519, priv, 32);
 	crypto_scalarmult_base(dh->pub, dh->x25519);
+	return dh;
+}
+
+/* g^x mod p for a MODP group (1 < x < p - 1), in IKEv2's form: left-padded to the prime's
+ * length, into pub. p and g are the template's, whether named or given. */
+static int
+ike_dh_modp_public(const struct ike_dh_group *g, const BIGNUM *x, uint8_t *pub, char *err,
+    size_t errlen)
+{
+	EVP_PKEY *params = ike_dh_template(g, NULL, 0, NULL);
+	BN_CTX *ctx = BN_CTX_secure_new();
+	BIGNUM *p = NULL, *gen = NULL, *pm1 = NULL, *y = NULL;
+	int rc = -1;
+
+	if (params == NULL || ctx == NULL ||
+	    EVP_PKEY_get_bn_param(params, OSSL_PKEY_PARAM_FFC_P, &p) != 1 ||
+	    EVP_PKEY_get_bn_param(params, OSSL_PKEY_PARAM_FFC_G, &gen) != 1 ||
+	    (pm1 = BN_dup(p)) == NULL || !BN_sub_word(pm1, 1) || (y = BN_new()) == NULL) {
+		ike_dh_openssl_error(err, errlen, "DH: the group's parameters");
+		goto out;
+	}
+	if (BN_cmp(x, BN_value_one()) <= 0 || BN_cmp(x, pm1) >= 0) {
+		snprintf(err, errlen, "DH group %u: the private exponent is not between 1 and "
+		    "p - 1", g->id);
+		goto out;
+	}
+	if (BN_mod_exp_mont_consttime(y, gen, x, p, ctx, NULL) != 1 ||
+	    BN_bn2binpad(y, pub, (int)g->public_len) != (int)g->public_len) {
+		ike_dh_openssl_error(err, errlen, "DH: g^x mod p");
+		goto out;
+	}
+	rc = 0;
+out:
+	EVP_PKEY_free(params);
+	BN_CTX_free(ctx);
+	BN_free(p);
+	BN_free(gen);
+	BN_free(pm1);
+	BN_free(y);
+	return rc;
+}
+
+/* d * G for an ECP group (0 < d < n), as OpenSSL encodes a point (0x04 | x | y), into enc of
+ * 1 + public_len octets. */
+static int
+ike_dh_ecp_public(const struct ike_dh_group *g, const BIGNUM *d, uint8_t *enc, char *err,
+    size_t errlen)
+{
+	EC_GROUP *curve = EC_GROUP_new_by_curve_name_ex(NULL, NULL, EC_curve_nist2nid(g->name));
+	BN_CTX *ctx = BN_CTX_secure_new();
+	EC_POINT *point = NULL;
+	int rc = -1;
+
+	if (curve == NULL || ctx == NULL || (point = EC_POINT_new(curve)) == NULL) {
+		ike_dh_openssl_error(err, errlen, "DH: the curve");
+		goto out;
+	}
+	if (BN_is_zero(d) || BN_cmp(d, EC_GROUP_get0_order(curve)) >= 0) {
+		snprintf(err, errlen, "DH group %u: the private scalar is not between 0 and the "
+		    "curve's order", g->id);
+		goto out;
+	}
+	if (EC_POINT_mul(curve, point, d, NULL, NULL, ctx) != 1 ||
+	    EC_POINT_point2oct(curve, point, POINT_CONVERSION_UNCOMPRESSED, enc,
+	    1 + g->public_len, ctx) != 1 + g->public_len) {
+		ike_dh_openssl_error(err, errlen, "DH: d * G");
+		goto out;
+	}
+	rc = 0;
+out:
+	EC_POINT_free(point);
+	EC_GROUP_free(curve);
+	BN_CTX_free(ctx);
+	return rc;
+}
+
+struct ike_dh *
+ike_dh_new_private(uint16_t group, const uint8_t *priv, size_t len, char *err, size_t errlen)
+{
+	const struct ike_dh_group *g = ike_dh_find(group);
+	uint8_t enc[1 + IKE_DH_MAX_PUBLIC];
+	struct ike_dh *dh = NULL;
+	BIGNUM *x = NULL;
+	size_t enc_len;
+	int rc = -1;
+
+	if (g == NULL) {
+		snprintf(err, errlen, "DH group %u is not supported", group);
+		return NULL;
+	}
+	/* MODP: up to the prime's length; ECP: up to a coordinate's; X25519: 32 octets. */
+	if (g->kind == DH_X25519 ? len != 32 : len == 0 || len > (g->kind == DH_MODP ?
+	    g->public_len : g->shared_len)) {
+		snprintf(err, errlen, "DH group %u: a private value of %zu octets", group, len);
+		return NULL;
+	}
+	if (g->kind == DH_X25519) {
+		if (sodium_init() < 0 || (dh = ike_dh_new_x25519(priv)) == NULL)
+			snprintf(err, errlen, "out of memory");
+		return dh;
+	}
+	if ((dh = calloc(1, sizeof(*dh))) == NULL || (x = BN_secure_new()) == NULL ||
+	    BN_bin2bn(priv, (int)len, x) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	dh->g = g;
+	if (g->kind == DH_MODP) {
+		enc_len = g->public_len;
+		if (ike_dh_modp_public(g, x, enc, err, errlen) != 0)
+			goto out;
+	} else {
+		enc_len = 1 + g->public_len;
+		if (ike_dh_ecp_public(g, x, enc, err, errlen) != 0)
+			goto out;
+	}
+	/* Our public value as ike_dh_new's: exported from the key pair OpenSSL holds. */
+	if ((dh->key = ike_dh_template(g, enc, enc_len, x)) == NULL || ike_dh_export(dh) != 0) {
+		ike_dh_openssl_error(err, errlen, "DH: the key pair");
+		goto out;
+	}
+	rc = 0;
+out:
+	BN_clear_free(x);
+	if (rc != 0) {
+		ike_dh_free(dh);
+		dh = NULL;
+	}
 	return dh;
 }
 
@@ -255,9 +389,9 @@ ike_dh_shared(struct ike_dh *dh, const uint8_t *peer, size_t peer_len, uint8_t *
 	if (g->kind == DH_ECP) {
 		enc[0] = 0x04; /* uncompressed: IKEv2 sends x | y (RFC 5903 §7) */
 		memcpy(enc + 1, peer, peer_len);
-		theirs = ike_dh_template(g, enc, peer_len + 1);
+		theirs = ike_dh_template(g, enc, peer_len + 1, NULL);
 	} else {
-		theirs = ike_dh_template(g, peer, peer_len);
+		theirs = ike_dh_template(g, peer, peer_len, NULL);
 	}
 	/* validate = 1: on the curve, or 1 < y < p - 1 (RFC 7296 §5 of the MODP checks). */
 	if (theirs == NULL || (ctx = EVP_PKEY_CTX_new_from_pkey(NULL, dh->key, NULL)) == NULL ||

@@ -33,8 +33,15 @@ size_t ike_dh_shared_len(uint16_t group);
 
 /* A fresh key pair; NULL with the reason in err. */
 struct ike_dh *ike_dh_new(uint16_t group, char *err, size_t errlen);
-/* With a given private key (known-answer tests): X25519 only. */
+/* With a given private key (known-answer tests): X25519. */
 struct ike_dh *ike_dh_new_x25519(const uint8_t priv[32]);
+/* With a given private value, for known-answer tests only (an exchange draws its own with
+ * ike_dh_new): MODP the exponent x as a big-endian integer of up to the prime's length,
+ * 1 < x < p - 1; ECP the private scalar d, up to a coordinate's length, 0 < d < n; X25519
+ * the 32 octets (ike_dh_new_x25519). Our public value is computed from it, in
+ * ike_dh_public's form. NULL with the reason in err. */
+struct ike_dh *ike_dh_new_private(uint16_t group, const uint8_t *priv, size_t len, char *err,
+    size_t errlen);
 void ike_dh_free(struct ike_dh *dh);
 uint16_t ike_dh_group(const struct ike_dh *dh);
 
