@@ -249,6 +249,10 @@ ike_child_respond_ike(struct ike_sa *sa, const struct ike_msg *m, uint8_t *out, 
 	uint8_t gbe[2];
 	int rc;
 
+	/* Both ends rekeying the IKE SA at once: ours goes on, theirs is asked to wait
+	 * (§2.25); it tries again, and finds the new IKE SA. */
+	if (sa->rekeying && sa->rk.ike)
+		return ike_info_refuse(sa, m, IKE_N_TEMPORARY_FAILURE, NULL, 0, out, cap, outlen);
 	if (!m->has_ke || sa->rekeyed != NULL ||
 	    !ike_proposal_select(sa->cfg->ike, sa->cfg->nike, m->proposals, m->nproposals,
 	    &chosen) || chosen.spi.len != 8 || ike_get64(chosen.spi.data) == 0)
@@ -402,7 +406,9 @@ ike_child_response_child(struct ike_sa *sa, const struct ike_msg *m, const uint8
 	const uint8_t *ours_min;
 	size_t ours_min_len;
 
-	if (!m->has_tsi || !m->has_tsr || (old = ike_child_by_in(sa, rk->old_spi_in)) == NULL ||
+	if (!m->has_tsi || !m->has_tsr || m->proposals[0].spi.len != 4 ||
+	    ike_spi32(&m->proposals[0].spi) < 256 ||
+	    (old = ike_child_by_in(sa, rk->old_spi_in)) == NULL ||
 	    !ike_ts_within(&m->tsi, &old->c.ts_local) || !ike_ts_within(&m->tsr, &old->c.ts_remote) ||
 	    (s = ike_child_alloc(sa)) == NULL) {
 		snprintf(sa->error, sizeof(sa->error), "the Child SA rekey's answer is not usable");
@@ -484,7 +490,7 @@ ike_child_response(struct ike_sa *sa, const struct ike_msg *m, uint8_t *out, siz
 	}
 	ni = (struct ike_bytes){ rk->nonce, sizeof(rk->nonce) };
 	nr = m->nonce;
-	if (slen == 0 || m->proposals[0].spi.len != 8 ||
+	if (slen == 0 || sa->rekeyed != NULL || m->proposals[0].spi.len != 8 ||
 	    ike_get64(m->proposals[0].spi.data) == 0 ||
 	    (sa->rekeyed = ike_rekeyed_new(sa, true, &m->proposals[0], rk->new_spi,
 	    ike_get64(m->proposals[0].spi.data), &ni, &nr, secret, slen)) == NULL) {

@@ -28,6 +28,7 @@ enum {
 	IKED_HALF_OPEN_MAX = 1024,   /* beyond it, new IKE_SA_INITs are dropped */
 	IKED_COOKIE_THRESHOLD = 64,  /* half-open SAs from which cookies are asked */
 	IKED_KEEPALIVE_SECONDS = 20, /* behind a NAT: RFC 3948 §4's keepalive */
+	IKED_REKEY_RETRY_MS = 3000,  /* a refused rekey is asked again after this */
 };
 
 /* One dynamic term of one service set: a peer to keep a tunnel with. */
@@ -58,6 +59,7 @@ struct iked_child {
 	uint64_t install_id;	/* the SA_INSTALL in flight (its cookie), 0: none */
 	uint64_t created_ms;
 	bool rekey_wanted;	/* its soft lifetime came: rekey when the window is free */
+	uint64_t rekey_sent_ms;	/* when we last asked (a refusal is retried after a while) */
 };
 
 enum { IKED_MAX_CHILDREN = 4 };
@@ -78,6 +80,7 @@ struct iked_sa {
 	uint64_t halfopen_key;	/* responder before IKE_AUTH: its entry in halfopen */
 	struct iked_child children[IKED_MAX_CHILDREN];
 	bool ike_rekey_wanted;	/* its lifetime came: rekey when the window is free */
+	uint64_t ike_rekey_sent_ms;
 	uint32_t spi_in;	/* the inbound SPI taken from the pool */
 	uint64_t in_bytes, out_bytes, in_packets, out_packets;
 	uint32_t children_created, children_deleted, child_rekeys;

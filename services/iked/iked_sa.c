@@ -321,6 +321,7 @@ iked_work_timer(void *ctx, uint64_t key)
 	enum ike_sa_state before;
 	uint8_t out[IKED_MSG_MAX];
 	struct iked_child *ch = NULL;
+	uint64_t now;
 	uint32_t spi;
 	size_t i, len;
 
@@ -333,8 +334,12 @@ iked_work_timer(void *ctx, uint64_t key)
 		iked_sa_work_soon(ik, sa);
 		return;
 	}
+	/* A rekey the peer refused (TEMPORARY_FAILURE, a crossing one) is tried again after
+	 * a while: what was rekeyed is gone by then, what was not is still wanted. */
+	now = monotonic_ms();
 	for (i = 0; i < IKED_MAX_CHILDREN && ch == NULL; i++) {
-		if (sa->children[i].used && sa->children[i].rekey_wanted)
+		if (sa->children[i].used && sa->children[i].rekey_wanted &&
+		    now - sa->children[i].rekey_sent_ms >= IKED_REKEY_RETRY_MS)
 			ch = &sa->children[i];
 	}
 	before = ike_sa_get_state(sa->ike);
@@ -343,15 +348,37 @@ iked_work_timer(void *ctx, uint64_t key)
 			iked_sa_work_soon(ik, sa);
 			return;
 		}
-		ch->rekey_wanted = false;
+		ch->rekey_sent_ms = now;
 		if (ike_sa_rekey_child(sa->ike, ch->info.spi_in, spi, out, sizeof(out), &len) == 0)
 			iked_sa_send(ik, sa, out, len);
-	} else if (sa->ike_rekey_wanted) {
-		sa->ike_rekey_wanted = false;
+	} else if (sa->ike_rekey_wanted && now - sa->ike_rekey_sent_ms >= IKED_REKEY_RETRY_MS) {
+		sa->ike_rekey_sent_ms = now;
 		if (ike_sa_rekey(sa->ike, out, sizeof(out), &len) == 0)
 			iked_sa_send(ik, sa, out, len);
 	}
 	iked_sa_after(ik, sa, before);
+}
+
+/* Seconds until the first wanted rekey may be asked again. */
+static double
+iked_work_delay(const struct iked_sa *sa)
+{
+	uint64_t now = monotonic_ms(), wait = IKED_REKEY_RETRY_MS, age;
+	size_t i;
+
+	for (i = 0; i < IKED_MAX_CHILDREN; i++) {
+		if (!sa->children[i].used || !sa->children[i].rekey_wanted)
+			continue;
+		age = now - sa->children[i].rekey_sent_ms;
+		wait = age >= IKED_REKEY_RETRY_MS ? 0 : wait < IKED_REKEY_RETRY_MS - age ? wait :
+		    IKED_REKEY_RETRY_MS - age;
+	}
+	if (sa->ike_rekey_wanted) {
+		age = now - sa->ike_rekey_sent_ms;
+		wait = age >= IKED_REKEY_RETRY_MS ? 0 : wait < IKED_REKEY_RETRY_MS - age ? wait :
+		    IKED_REKEY_RETRY_MS - age;
+	}
+	return wait == 0 ? 0.01 : (double)wait / 1000.0;
 }
 
 void
@@ -361,9 +388,10 @@ iked_sa_work_soon(struct iked *ik, struct iked_sa *sa)
 
 	for (size_t i = 0; i < IKED_MAX_CHILDREN; i++)
 		wanted |= sa->children[i].used && sa->children[i].rekey_wanted;
+	/* Soon when the window is free, else when it may be: a refused rekey waits its time. */
 	if (wanted && !timers_pending(ik->timers, sa->work_timer))
-		sa->work_timer = timers_add(ik->timers, ike_sa_awaiting(sa->ike) ? 0.5 : 0.01,
-		    iked_work_timer, sa->key);
+		sa->work_timer = timers_add(ik->timers, ike_sa_awaiting(sa->ike) ? 0.5 :
+		    iked_work_delay(sa), iked_work_timer, sa->key);
 }
 
 /* The other IKE SAs of sa's tunnel, for INITIAL_CONTACT. */

@@ -363,3 +363,62 @@ Test(rekey, a_rekey_the_peer_cannot_serve_leaves_the_child_sa_alone)
 	cr_assert_eq(ike_sa_rekey_child(a, 0x12345678, 0xa1000001, m1, BUF, &len), -1,
 	    "our own unknown Child SA is refused before anything is sent");
 }
+
+/* Both ends rekeying the IKE SA at once (§2.8.2): the one that sees the other's request
+ * while its own is out answers TEMPORARY_FAILURE; its own completes, and both ends hold
+ * the same new IKE SA with the Child SA. (Both refusing each other is possible too: then
+ * neither changes anything, and each tries again later.) */
+Test(rekey, both_ends_rekeying_the_ike_sa_end_with_one_new_ike_sa)
+{
+	uint8_t qa[BUF], qb[BUF], ra[BUF], rb[BUF], d[BUF];
+	size_t la, lb, lra, lrb, ld, x;
+	struct ike_sa *na, *nb;
+
+	cr_assert_eq(ike_sa_rekey(a, qa, BUF, &la), 0);
+	cr_assert_eq(ike_sa_rekey(b, qb, BUF, &lb), 0);
+	lra = deliver(a, qb, lb, ra);	/* a, rekeying itself, refuses b's */
+	cr_assert_null(ike_sa_take_rekeyed(a));
+	lrb = deliver(b, qa, la, rb);	/* b, rekeying too, refuses a's */
+	cr_assert_null(ike_sa_take_rekeyed(b));
+	x = deliver(b, ra, lra, d);	/* b hears the refusal: nothing follows */
+	cr_assert_eq(x, 0);
+	x = deliver(a, rb, lrb, d);
+	cr_assert_eq(x, 0);
+	cr_assert_eq(ike_sa_get_state(a), IKE_SA_ESTABLISHED);
+	cr_assert_eq(ike_sa_get_state(b), IKE_SA_ESTABLISHED);
+	cr_assert_not(ike_sa_awaiting(a));
+	cr_assert_not(ike_sa_awaiting(b));
+	/* Later, one of them again: it completes as usual. */
+	cr_assert_eq(ike_sa_rekey(a, qa, BUF, &la), 0);
+	lrb = deliver(b, qa, la, rb);
+	nb = ike_sa_take_rekeyed(b);
+	ld = deliver(a, rb, lrb, d);
+	na = ike_sa_take_rekeyed(a);
+	cr_assert(na != NULL && nb != NULL);
+	cr_assert_eq(ike_sa_spi_i(na), ike_sa_spi_i(nb));
+	cr_assert_not_null(ike_sa_child(na));
+	cr_assert_not_null(ike_sa_child(nb));
+	assert_mirrored(ike_sa_child(na), ike_sa_child(nb));
+	x = deliver(b, d, ld, rb);
+	deliver(a, rb, x, d);
+	cr_assert_eq(ike_sa_get_state(a), IKE_SA_DEAD);
+	cr_assert_eq(ike_sa_get_state(b), IKE_SA_DEAD);
+	ike_sa_free(na);
+	ike_sa_free(nb);
+}
+
+/* A Child SA rekey answered with an SPI no ESP SA may have is refused: nothing installed. */
+Test(rekey, an_answer_with_a_reserved_spi_installs_nothing)
+{
+	size_t len, rlen, dlen;
+	uint32_t old_a = ike_sa_child(a)->spi_in;
+
+	sb_seen.next_spi = 5; /* b's SPI source is broken: SPI 5 */
+	cr_assert_eq(ike_sa_rekey_child(a, old_a, 0xa1000000, m1, BUF, &len), 0);
+	rlen = deliver(b, m1, len, m2);
+	cr_assert_gt(rlen, 0, "b refuses itself (TEMPORARY_FAILURE): SPIs under 256 are reserved");
+	dlen = deliver(a, m2, rlen, m1);
+	cr_assert_eq(dlen, 0);
+	cr_assert_eq(sa_seen.up, 1, "no new Child SA at a");
+	cr_assert_eq(ike_sa_child(a)->spi_in, old_a);
+}
