@@ -10,7 +10,10 @@
 
 struct secbuf {
 	size_t len;
-	unsigned char *data; /* sodium_malloc'd: guard pages around, wiped by sodium_free */
+	/* Ordinary heap memory, wiped on free. Not sodium_malloc: its guard pages cost an
+	 * mprotect and a TLB shootdown of every other CPU per allocation and release, which
+	 * was most of the CPU per negotiated SA (docs/architecture.md §2.8). */
+	unsigned char *data;
 };
 
 static int
@@ -32,8 +35,7 @@ secbuf_new(size_t len)
 	sb = calloc(1, sizeof(*sb));
 	if (sb == NULL)
 		return NULL;
-	/* sodium_malloc(0) is valid but returns a pointer that must not be written. */
-	sb->data = sodium_malloc(len > 0 ? len : 1);
+	sb->data = malloc(len > 0 ? len : 1);
 	if (sb->data == NULL) {
 		free(sb);
 		errno = ENOMEM;
@@ -79,7 +81,9 @@ secbuf_free(struct secbuf *sb)
 
 	if (sb == NULL)
 		return;
-	sodium_free(sb->data);
+	sodium_memzero(sb->data, sb->len > 0 ? sb->len : 1);
+	free(sb->data);
+	sodium_memzero(sb, sizeof(*sb));
 	free(sb);
 	errno = saved_errno;
 }

@@ -3,6 +3,7 @@
  * the caller when one comes up or goes. */
 #include "ike_sa_impl.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -26,9 +27,11 @@ ike_child_alloc(struct ike_sa *sa)
 static void
 ike_child_wipe(struct ike_child_slot *s)
 {
-	if (s->c.keymat != NULL)
-		sodium_free(s->c.keymat);
-	memset(s, 0, sizeof(*s));
+	if (s->c.keymat != NULL) {
+		sodium_memzero(s->c.keymat, 2 * (s->c.encr_len + s->c.integ_len));
+		free(s->c.keymat);
+	}
+	sodium_memzero(s, sizeof(*s));
 }
 
 int
@@ -58,7 +61,8 @@ ike_child_derive(struct ike_sa *sa, struct ike_child_slot *s, const struct ike_p
 	half = c->encr_len + c->integ_len;
 	/* Initiator-to-responder keys first (encryption, then integrity), then the other
 	 * way; "initiator" is the one of this exchange (§2.17). */
-	if (half == 0 || (c->keymat = sodium_malloc(2 * half)) == NULL ||
+	/* Ordinary memory, wiped when the Child SA goes (see ipc/secbuf.c on why). */
+	if (half == 0 || (c->keymat = malloc(2 * half)) == NULL ||
 	    ike_prf_plus(sa->prf, sa->keys->sk_d, sa->keys->len.prf, gir != NULL ? seed : seed + 1,
 	    gir != NULL ? 3 : 2, c->keymat, 2 * half) != 0) {
 		ike_child_wipe(s);

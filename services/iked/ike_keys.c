@@ -1,6 +1,7 @@
 /* IKE SA keys and PSK authentication (ike_keys.h). */
 #include "ike_keys.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -47,9 +48,11 @@ ike_keys_free(struct ike_keys *k)
 {
 	if (k == NULL)
 		return;
-	sodium_free(k->mem); /* wiped */
+	if (k->mem != NULL)
+		sodium_memzero(k->mem, k->mem_len);
+	free(k->mem);
 	sodium_memzero(k, sizeof(*k));
-	sodium_free(k);
+	free(k);
 }
 
 struct ike_keys *
@@ -63,16 +66,15 @@ ike_keys_derive(enum ike_prf_id prf, const struct ike_key_lengths *lens,
 	size_t i;
 	int rc;
 
-	/* sodium_malloc needs the library set up; sodium_init is idempotent. */
+	/* Keys in ordinary memory wiped on free (not sodium_malloc: see ipc/secbuf.c). */
 	/* A rekey's PRF is the old SA's; its keys have the new PRF's length. */
 	if (sodium_init() < 0 || ike_prf_len(prf) == 0 ||
 	    (old_sk_d == NULL && ike_prf_len(prf) != lens->prf) ||
-	    (k = sodium_malloc(sizeof(*k))) == NULL)
+	    (k = calloc(1, sizeof(*k))) == NULL)
 		return NULL;
-	memset(k, 0, sizeof(*k));
 	k->len = *lens;
 	k->mem_len = 3 * lens->prf + 2 * lens->integ + 2 * lens->encr;
-	if ((k->mem = sodium_malloc(k->mem_len)) == NULL) {
+	if ((k->mem = calloc(1, k->mem_len)) == NULL) {
 		ike_keys_free(k);
 		return NULL;
 	}

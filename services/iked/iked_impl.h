@@ -24,7 +24,8 @@ enum {
 	IKED_PORT = 500,
 	IKED_NATT_PORT = 4500,
 	IKED_RTX_TRIES = 6,	     /* the first send and five retransmissions */
-	IKED_SPI_POOL = 16,	     /* inbound SPIs kept at hand per local gateway */
+	IKED_SPI_POOL = 64,	     /* inbound SPIs kept at hand per local gateway (sadb's
+				      * largest batch): a burst of IKE_SA_INITs finds one */
 	IKED_HALF_OPEN_MAX = 1024,   /* beyond it, new IKE_SA_INITs are dropped */
 	IKED_COOKIE_THRESHOLD = 64,  /* half-open SAs from which cookies are asked */
 	IKED_KEEPALIVE_SECONDS = 20, /* behind a NAT: RFC 3948 §4's keepalive */
