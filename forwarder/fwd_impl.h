@@ -15,6 +15,7 @@ struct fwd_nl;
 struct fwd_tc;
 struct fwd_xdp;
 struct fwd_xsk;
+struct tc_divert_rule;
 struct timers;
 struct u64map;
 
@@ -25,6 +26,7 @@ enum {
 	FWD_NEIGH_REFRESH_MS = 1000,
 	FWD_NEIGH_RETRY_MS = 100,   /* a peer the kernel has not resolved yet */
 	FWD_ICMP_PER_SECOND = 100, /* "fragmentation needed" messages the PIC sends */
+	FWD_ACQUIRE_MS = 1000,	    /* one SaAcquire per dynamic term at most this often */
 };
 
 struct fwd_prefix {
@@ -55,6 +57,22 @@ struct fwd_sa {
 	char error[128];
 };
 
+/* A dynamic term of a service set (establish-tunnels on-traffic): while it has no outbound
+ * SA, traffic it matches is dropped and asks iked for one. */
+struct fwd_dynterm {
+	char rule[FWD_NAME_MAX], term[FWD_NAME_MAX];
+	uint32_t order;		/* as its SAs': the term's place in the set */
+	struct fwd_prefix src, dst;
+	uint64_t acquired_ms;	/* the last SaAcquire (monotonic), 0: none */
+};
+
+/* One entry of a set's SPD: an outbound SA, or a dynamic term that has none (acquire). */
+struct fwd_spd_entry {
+	struct fwd_prefix src, dst;
+	struct fwd_sa *sa;	  /* NULL: dyn, which waits for its SA */
+	struct fwd_dynterm *dyn;
+};
+
 /* A service set anchored on this PIC. */
 struct fwd_set {
 	struct fwd_set *next;
@@ -73,8 +91,12 @@ struct fwd_set {
 	struct fwd_xdp *xdp;
 	struct fwd_xsk *xsk;
 	ev_io io;
-	struct fwd_sa **out;	     /* outbound SAs in term order (the SPD) */
+	struct fwd_sa **out;	     /* outbound SAs in term order */
 	size_t nout;
+	struct fwd_dynterm *dyn;     /* dynamic terms in term order */
+	size_t ndyn;
+	struct fwd_spd_entry *spd;   /* out and the dynamic terms without SAs, in term order */
+	size_t nspd;
 	struct fwd_set_counters c;
 	uint8_t *packed;	     /* the PicServiceSet as received, to spot changes */
 	size_t packed_len;
@@ -150,6 +172,19 @@ void fwd_sets_apply(struct fwd *f, Picsec__V1__PicServiceSet *const *sets, size_
 void fwd_sets_refresh(struct fwd *f);
 void fwd_sets_free(struct fwd *f);
 void fwd_outside_close(struct fwd *f);
+
+/* fwd_spd.c: the SPD with the dynamic terms, what tc diverts, acquires. */
+/* s's dynamic terms from m, in term order; -1: out of memory. */
+int fwd_dynterms_set(struct fwd_set *s, const Picsec__V1__PicServiceSet *m);
+/* The last acquire of each term of s that old (a set s replaces) had too. */
+void fwd_dynterms_inherit(struct fwd_set *s, const struct fwd_dynterm *old, size_t nold);
+/* s->spd from s->out (sorted) and s->dyn. */
+void fwd_spd_build(struct fwd_set *s);
+/* The tc rules of an interface-style set into rules (room for nout + ndyn); their count. */
+size_t fwd_divert_rules(const struct fwd_set *s, struct tc_divert_rule *rules);
+/* Traffic src -> dst for d, which has no SA: SaAcquire, unless one went within a second. */
+void fwd_acquire(struct fwd *f, struct fwd_set *s, struct fwd_dynterm *d, uint32_t src,
+    uint32_t dst);
 
 /* fwd_path.c: packets. */
 void fwd_service_rx(struct ev_loop *loop, ev_io *w, int revents);

@@ -1,5 +1,6 @@
 /* The packet path: batches from the AF_XDP rings, no allocation, no protobuf.
  *   outbound: service veth -> SPD (term order) -> encapsulate -> outside device
+ *             (or, a dynamic term without its SA: drop, acquire at most once a second)
  *   inbound:  outside device -> SA by SPI -> decapsulate -> selector check -> service veth
  * Every drop is counted where Junos counts it: in the SA, the service set or the PIC. */
 #include "fwd_impl.h"
@@ -91,14 +92,16 @@ fwd_slow_path(struct fwd *f, const uint8_t *ip, size_t len, uint32_t remote)
 		f->c.tx_dropped++;
 }
 
-static struct fwd_sa *
+/* The first entry, in term order, that takes the packet: an SA, or a dynamic term that
+ * waits for one; NULL when no term does. */
+static struct fwd_spd_entry *
 fwd_spd(const struct fwd_set *s, uint32_t src, uint32_t dst)
 {
 	size_t i;
 
-	for (i = 0; i < s->nout; i++) {
-		if (fwd_in_prefix(src, &s->out[i]->src) && fwd_in_prefix(dst, &s->out[i]->dst))
-			return s->out[i];
+	for (i = 0; i < s->nspd; i++) {
+		if (fwd_in_prefix(src, &s->spd[i].src) && fwd_in_prefix(dst, &s->spd[i].dst))
+			return &s->spd[i];
 	}
 	return NULL;
 }
@@ -151,6 +154,7 @@ fwd_outbound(struct fwd *f, struct fwd_set *s, const uint8_t *frame, size_t flen
 {
 	size_t len = fwd_ipv4_len(frame, flen), limit, inner, hlen, chunk, at;
 	const uint8_t *ip = frame + ETH_HDR;
+	struct fwd_spd_entry *e;
 	uint32_t src, dst;
 	struct fwd_sa *sa;
 
@@ -160,7 +164,10 @@ fwd_outbound(struct fwd *f, struct fwd_set *s, const uint8_t *frame, size_t flen
 	}
 	memcpy(&src, ip + 12, 4);
 	memcpy(&dst, ip + 16, 4);
-	if ((sa = fwd_spd(s, src, dst)) == NULL) {
+	if ((e = fwd_spd(s, src, dst)) == NULL || (sa = e->sa) == NULL) {
+		/* A dynamic term without its SA yet: ask for it (rate-limited), drop this. */
+		if (e != NULL)
+			fwd_acquire(f, s, e->dyn, src, dst);
 		s->c.no_sa++;
 		return;
 	}

@@ -149,6 +149,8 @@ fwd_set_free(struct fwd *f, struct fwd_set *s)
 		log_warnx("service set %s: %s not deleted", s->name, s->inside);
 	free(s->routes);
 	free(s->out);
+	free(s->dyn);
+	free(s->spd);
 	free(s->packed);
 	free(s);
 }
@@ -271,17 +273,21 @@ fwd_set_new(struct fwd *f, const Picsec__V1__PicServiceSet *m, const uint8_t *pa
 	struct fwd_set *s = calloc(1, sizeof(*s));
 	size_t i;
 
-	if (s == NULL || (s->packed = malloc(len + 1)) == NULL ||
-	    (s->routes = calloc(m->n_remote_prefixes + 1, sizeof(*s->routes))) == NULL) {
-		if (s != NULL)
-			free(s->packed);
+	if (s == NULL)
+		return NULL;
+	snprintf(s->name, sizeof(s->name), "%s", m->name);
+	if ((s->packed = malloc(len + 1)) == NULL ||
+	    (s->routes = calloc(m->n_remote_prefixes + 1, sizeof(*s->routes))) == NULL ||
+	    fwd_dynterms_set(s, m) == -1) {
+		free(s->packed);
+		free(s->routes);
+		free(s->dyn);
 		free(s);
 		return NULL;
 	}
 	memcpy(s->packed, packed, len);
 	s->packed_len = len;
 	s->fwd = f;
-	snprintf(s->name, sizeof(s->name), "%s", m->name);
 	s->style = m->style;
 	if (m->local_gateway != NULL && m->local_gateway->addr.len == 4)
 		memcpy(&s->local, m->local_gateway->addr.data, 4);
@@ -320,8 +326,9 @@ void
 fwd_sets_apply(struct fwd *f, Picsec__V1__PicServiceSet *const *sets, size_t n)
 {
 	struct fwd_set *keep = NULL, *s, **pp, *next;
+	struct fwd_dynterm *old_dyn;
 	uint8_t *packed;
-	size_t i, len;
+	size_t i, len, nold;
 
 	for (i = 0; i < n; i++) {
 		len = protobuf_c_message_get_packed_size(&sets[i]->base);
@@ -338,11 +345,19 @@ fwd_sets_apply(struct fwd *f, Picsec__V1__PicServiceSet *const *sets, size_t n)
 		    memcmp(s->packed, packed, len) == 0) {
 			*pp = s->next;
 		} else {
+			old_dyn = NULL;
+			nold = 0;
 			if (s != NULL) {
 				*pp = s->next;
+				old_dyn = s->dyn;
+				nold = s->ndyn;
+				s->dyn = NULL;
 				fwd_set_free(f, s);
 			}
 			s = fwd_set_new(f, sets[i], packed, len);
+			if (s != NULL)
+				fwd_dynterms_inherit(s, old_dyn, nold);
+			free(old_dyn);
 		}
 		free(packed);
 		if (s != NULL) {
@@ -413,7 +428,8 @@ fwd_sets_refresh(struct fwd *f)
 	struct tc_divert_rule *rules;
 	struct fwd_set *s;
 	unsigned mtu;
-	size_t i, t;
+	size_t n, t;
+	int rc;
 
 	fwd_sas_link(f);
 	for (s = f->sets; s != NULL; s = s->next) {
@@ -423,10 +439,11 @@ fwd_sets_refresh(struct fwd *f)
 	}
 	u64map_foreach(f->sas, fwd_spd_add, NULL);
 	for (s = f->sets; s != NULL; s = s->next) {
-		if (s->out == NULL)
-			continue;
-		qsort(s->out, s->nout, sizeof(*s->out), fwd_sa_order);
-		if (!s->ready)
+		if (s->out != NULL)
+			qsort(s->out, s->nout, sizeof(*s->out), fwd_sa_order);
+		/* Always: the old one may point at SAs that are gone. */
+		fwd_spd_build(s);
+		if (s->out == NULL || !s->ready)
 			continue;
 		/* Next-hop style: the kernel fragments or answers "fragmentation needed" for what
 		 * the route into the veth cannot take. Interface style: tc hands over packets
@@ -439,17 +456,15 @@ fwd_sets_refresh(struct fwd *f)
 			s->mtu = mtu;
 		if (s->ntcs == 0)
 			continue;
-		if ((rules = calloc(s->nout + 1, sizeof(*rules))) == NULL)
+		if ((rules = calloc(s->nout + s->ndyn + 1, sizeof(*rules))) == NULL)
 			continue;
-		for (i = 0; i < s->nout; i++) {
-			rules[i].src = s->out[i]->src.addr;
-			rules[i].src_mask = s->out[i]->src.mask;
-			rules[i].dst = s->out[i]->dst.addr;
-			rules[i].dst_mask = s->out[i]->dst.mask;
-			rules[i].ifindex = (uint32_t)s->inside_ifindex;
-		}
+		n = fwd_divert_rules(s, rules);
 		for (t = 0; t < s->ntcs; t++) {
-			if (fwd_tc_set_rules(s->tcs[t], rules, s->nout) != 0)
+			if ((rc = fwd_tc_set_rules(s->tcs[t], rules, n)) == -E2BIG)
+				log_warnx("service set %s: %zu divert rules, the tc program holds "
+				    "%d: the rest of the traffic is not diverted", s->name, n,
+				    TC_DIVERT_MAX);
+			else if (rc != 0)
 				log_warnx("service set %s: tc rules not all set", s->name);
 		}
 		free(rules);

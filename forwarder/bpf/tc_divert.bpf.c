@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* tc egress on an interface an interface-style service set is applied to: an IPv4 packet
  * that matches an output rule's term goes into that service set's veth instead of out of
- * the interface. Packets the PIC itself sends (marked) and everything else pass. */
+ * the interface. Packets the PIC itself sends (marked), those from the set's local gateway
+ * (IKE) and everything else pass. */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/ip.h>
@@ -35,6 +36,10 @@ tc_divert(struct __sk_buff *skb)
 
 		if (r == 0 || r->ifindex == 0)
 			break;
+		/* The gateway's own IKE leaves in clear whatever the terms say: diverted, a
+		 * dynamic term that covers it would wait for an SA that IKE is to make. */
+		if (ip.saddr == r->local)
+			continue;
 		if ((ip.saddr & r->src_mask) == r->src && (ip.daddr & r->dst_mask) == r->dst)
 			return bpf_redirect(r->ifindex, 0);
 	}

@@ -13,7 +13,7 @@ struct tc_divert_rule {
 	__u32 src, src_mask;
 	__u32 dst, dst_mask;
 	__u32 ifindex; /* the service veth's kernel end; 0 ends the list */
-	__u32 pad;
+	__u32 local;   /* the set's local gateway: what it sends (IKE) is never diverted */
 };
 
 #endif

@@ -1,7 +1,9 @@
 /* From a committed configuration to SAs: each manual term of each rule of each service set
  * gives one SA per direction (bidirectional: two), on the PIC the service set is anchored
- * on; each dynamic term gives two templates that negotiated SAs are completed from. Everything the PICs need is resolved here: defaults, the service set's settings
- * under the term's, the traffic selectors. */
+ * on; each dynamic term gives two templates that negotiated SAs are completed from, and is
+ * listed in its PicServiceSet so that the PIC asks for its SAs when traffic comes (acquire).
+ * Everything the PICs need is resolved here: defaults, the service set's settings under the
+ * term's, the traffic selectors. */
 #include "sadb_impl.h"
 
 #include <stdio.h>
@@ -37,6 +39,8 @@ sadb_set_free(struct sadb_set *set)
 	free(set->applied);
 	free(set->prefixes);
 	free(set->prefix_ptrs);
+	free(set->dynterms);
+	free(set->dynterm_ptrs);
 	free(set);
 }
 
@@ -351,6 +355,28 @@ sadb_add_prefix(struct sadb_set *set, const Picsec__V1__IpPrefix *p)
 	return 0;
 }
 
+/* A dynamic term for the PIC: its traffic as the outbound template has it. */
+static int
+sadb_add_dynterm(struct sadb_set *set, const struct term_ctx *t)
+{
+	struct sadb_dynterm *grown, *d;
+
+	grown = realloc(set->dynterms, (set->ndynterms + 1) * sizeof(*grown));
+	if (grown == NULL)
+		return -1;
+	set->dynterms = grown;
+	d = &set->dynterms[set->ndynterms++];
+	memset(d, 0, sizeof(*d));
+	picsec__v1__dynamic_term__init(&d->msg);
+	snprintf(d->rule, sizeof(d->rule), "%s", t->rule->name);
+	snprintf(d->term, sizeof(d->term), "%s", t->term->name);
+	d->msg.order = t->order;
+	/* Only marks presence here: sadb_set_finish points them at their storage. */
+	d->msg.source = sadb_prefix(t->term->source_address, d->src, &d->src_msg);
+	d->msg.destination = sadb_prefix(t->term->destination_address, d->dst, &d->dst_msg);
+	return 0;
+}
+
 /* The wire form's pointers, once the arrays are final (realloc moved them until then). */
 static int
 sadb_set_finish(struct sadb_set *set, const Picsec__V1__ServiceSet *ss)
@@ -358,12 +384,26 @@ sadb_set_finish(struct sadb_set *set, const Picsec__V1__ServiceSet *ss)
 	size_t i, n = ss->n_applied_input + ss->n_applied_output;
 
 	set->prefix_ptrs = calloc(set->nprefixes + 1, sizeof(*set->prefix_ptrs));
+	set->dynterm_ptrs = calloc(set->ndynterms + 1, sizeof(*set->dynterm_ptrs));
 	set->applied = calloc(n + 1, sizeof(*set->applied));
-	if (set->prefix_ptrs == NULL || set->applied == NULL)
+	if (set->prefix_ptrs == NULL || set->dynterm_ptrs == NULL || set->applied == NULL)
 		return -1;
 	for (i = 0; i < set->nprefixes; i++) {
 		set->prefixes[i].msg.addr.data = set->prefixes[i].addr;
 		set->prefix_ptrs[i] = &set->prefixes[i].msg;
+	}
+	for (i = 0; i < set->ndynterms; i++) {
+		struct sadb_dynterm *d = &set->dynterms[i];
+
+		d->msg.rule = d->rule;
+		d->msg.term = d->term;
+		d->src_msg.addr.data = d->src;
+		d->dst_msg.addr.data = d->dst;
+		if (d->msg.source != NULL)
+			d->msg.source = &d->src_msg;
+		if (d->msg.destination != NULL)
+			d->msg.destination = &d->dst_msg;
+		set->dynterm_ptrs[i] = &d->msg;
 	}
 	for (i = 0; i < n; i++) {
 		const char *ifl = i < ss->n_applied_input ? ss->applied_input[i] :
@@ -390,6 +430,8 @@ sadb_set_finish(struct sadb_set *set, const Picsec__V1__ServiceSet *ss)
 	set->msg.n_applied_interfaces = set->napplied;
 	set->msg.remote_prefixes = set->prefix_ptrs;
 	set->msg.n_remote_prefixes = set->nprefixes;
+	set->msg.dynamic_terms = set->dynterm_ptrs;
+	set->msg.n_dynamic_terms = set->ndynterms;
 	return 0;
 }
 
@@ -445,7 +487,8 @@ sadb_build_set(struct sadb *sd, struct sadb_pic **pics, const Picsec__V1__Config
 			if (sadb_add_prefix(set, t.term->destination_address) == -1)
 				goto oom;
 			if (t.term->dynamic != NULL) {
-				if (sadb_dynamic_templates(pic, &t) == -1)
+				if (sadb_dynamic_templates(pic, &t) == -1 ||
+				    sadb_add_dynterm(set, &t) == -1)
 					goto oom;
 				continue;
 			}

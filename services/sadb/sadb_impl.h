@@ -47,6 +47,14 @@ struct sadb_prefix {
 	Picsec__V1__IpPrefix msg;
 };
 
+/* A dynamic term, in wire form with its storage: the PIC acquires for it. */
+struct sadb_dynterm {
+	char rule[SADB_NAME_MAX], term[SADB_NAME_MAX];
+	uint8_t src[16], dst[16];
+	Picsec__V1__IpPrefix src_msg, dst_msg;
+	Picsec__V1__DynamicTerm msg;
+};
+
 /* A service set anchored on a PIC, in wire form with its storage. */
 struct sadb_set {
 	struct sadb_set *next;
@@ -58,6 +66,9 @@ struct sadb_set {
 	struct sadb_prefix *prefixes;	/* remote prefixes (next-hop routes) */
 	Picsec__V1__IpPrefix **prefix_ptrs;
 	size_t nprefixes;
+	struct sadb_dynterm *dynterms;	/* in term order */
+	Picsec__V1__DynamicTerm **dynterm_ptrs;
+	size_t ndynterms;
 	Picsec__V1__PicServiceSet msg;
 };
 

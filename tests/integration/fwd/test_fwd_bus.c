@@ -4,24 +4,31 @@
  * lengths (GCM's without its salt), unknown protocols or algorithms, GCM with an integrity
  * algorithm, IPv6 or missing gateways, or transport mode are refused one by one while the
  * rest work; service sets with impossible interface names are reported, not fatal; a
- * gap or a new incarnation makes the PIC ask again; and the PIC still answers and stops
- * cleanly (under the sanitizers: without leaks) after all of it. Needs root. */
+ * gap or a new incarnation makes the PIC ask again; traffic for a dynamic term without its
+ * SA asks for one on "sa.acquire" (once a second at most, none once the SA is there), also
+ * through an interface-style set's tc divert; and the PIC still answers and stops cleanly
+ * (under the sanitizers: without leaks) after all of it. Needs root. */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <ev.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "bus.h"
 #include "catalog.h"
+#include "envelope.h"
 #include "sa.pb-c.h"
 #include "testutil.h"
 
-enum { MAX_SAS = 16, MAX_SETS = 4 };
+enum { MAX_SAS = 16, MAX_SETS = 4, MAX_DYN = 4 };
 
 static char rundir[128];
 static pid_t busd, fwd;
@@ -42,6 +49,15 @@ static unsigned statuses;
 static uint64_t installed[MAX_SAS];
 static size_t ninstalled;
 static char status_error[512];
+static uint64_t applied_incarnation, applied_seq;
+static Picsec__V1__DynamicTerm dyns[MAX_DYN];
+static Picsec__V1__DynamicTerm *dyn_ptrs[MAX_DYN];
+static size_t ndyns;
+
+/* The acquires the PIC published: how many, and the last one. */
+static unsigned acquires;
+static char acq_pic[64], acq_set[64], acq_rule[64], acq_term[64];
+static char acq_src[INET_ADDRSTRLEN], acq_dst[INET_ADDRSTRLEN];
 
 static uint8_t local_gw[4] = { 192, 0, 2, 1 }, remote_gw[4] = { 192, 0, 2, 2 };
 static uint8_t site_a[4] = { 198, 18, 1, 0 }, site_b[4] = { 198, 18, 2, 0 };
@@ -81,11 +97,38 @@ on_status(struct bus_msg *m, const ProtobufCMessage *payload, void *ctx)
 	for (i = 0; i < ninstalled; i++)
 		installed[i] = st->installed[i];
 	snprintf(status_error, sizeof(status_error), "%s", st->error);
+	applied_incarnation = st->applied_incarnation;
+	applied_seq = st->applied_seq;
+}
+
+static void
+addr_text(const Picsec__V1__IpAddress *a, char *out)
+{
+	snprintf(out, INET_ADDRSTRLEN, "?");
+	if (a != NULL && a->addr.len == 4)
+		inet_ntop(AF_INET, a->addr.data, out, INET_ADDRSTRLEN);
+}
+
+static void
+on_acquire(struct bus_msg *m, const ProtobufCMessage *payload, void *ctx)
+{
+	const Picsec__V1__SaAcquire *ev = (const Picsec__V1__SaAcquire *)payload;
+
+	(void)m;
+	(void)ctx;
+	acquires++;
+	snprintf(acq_pic, sizeof(acq_pic), "%s", ev->pic);
+	snprintf(acq_set, sizeof(acq_set), "%s", ev->service_set);
+	snprintf(acq_rule, sizeof(acq_rule), "%s", ev->rule);
+	snprintf(acq_term, sizeof(acq_term), "%s", ev->term);
+	addr_text(ev->source, acq_src);
+	addr_text(ev->destination, acq_dst);
 }
 
 static const struct bus_handler handlers[] = {
 	[MT(SA_GET_SNAPSHOT)] = { on_snapshot },
 	[MT(PIC_STATUS)] = { on_status },
+	[MT(SA_ACQUIRE)] = { on_acquire },
 };
 
 /* A valid SA: ESP aes-128-cbc + hmac-sha1-96 between the two gateways. */
@@ -152,6 +195,26 @@ add_set(const char *name, const char *inside)
 	return s;
 }
 
+/* A dynamic term of the last set added; src or dst NULL: any. */
+static Picsec__V1__DynamicTerm *
+add_dyn(const char *term, uint32_t order, Picsec__V1__IpPrefix *src, Picsec__V1__IpPrefix *dst)
+{
+	Picsec__V1__PicServiceSet *s = &sets[nsets - 1];
+	Picsec__V1__DynamicTerm *d = &dyns[ndyns];
+
+	picsec__v1__dynamic_term__init(d);
+	d->rule = (char *)(uintptr_t)"r";
+	d->term = (char *)(uintptr_t)term;
+	d->order = order;
+	d->source = src;
+	d->destination = dst;
+	if (s->n_dynamic_terms == 0)
+		s->dynamic_terms = &dyn_ptrs[ndyns];
+	dyn_ptrs[ndyns++] = d;
+	s->n_dynamic_terms++;
+	return d;
+}
+
 static void
 setup(void)
 {
@@ -184,6 +247,7 @@ setup(void)
 	cr_assert_not_null(sadb, "%s", err);
 	bus_set_handlers(sadb, handlers, ARRAY_SIZE(handlers), NULL);
 	cr_assert_eq(bus_subscribe(sadb, "pic."), 0);
+	cr_assert_eq(bus_subscribe(sadb, "sa.acquire"), 0);
 	cr_assert_eq(bus_wait_ready(sadb, 5000), 0);
 }
 
@@ -375,5 +439,230 @@ Test(fwd_bus, a_gap_or_a_new_incarnation_makes_the_pic_ask_again)
 	cr_assert_eq(snapshot_requests, 3, "a new incarnation means a snapshot (%u)",
 	    snapshot_requests);
 	cr_assert(wait_installed(1));
+	pic_answers_and_stops();
+}
+
+static bool
+applied_now(void *arg)
+{
+	(void)arg;
+	return applied_incarnation == incarnation && applied_seq == seq;
+}
+
+/* Waits for a status that says the PIC applied what "sadb" holds now. */
+static bool
+wait_applied(void)
+{
+	return test_run_until(loop, applied_now, NULL, 5000);
+}
+
+static bool
+acquired(void *arg)
+{
+	return acquires >= *(const unsigned *)arg;
+}
+
+static bool
+wait_acquires(unsigned n, unsigned ms)
+{
+	return test_run_until(loop, acquired, &n, ms);
+}
+
+/* n UDP packets src -> dst (port 9), sent from the test's namespace. */
+static void
+send_udp_from(const char *src, const char *dst, unsigned n)
+{
+	struct sockaddr_in from = { .sin_family = AF_INET }, to = { .sin_family = AF_INET };
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	unsigned i;
+
+	cr_assert_geq(fd, 0);
+	inet_pton(AF_INET, src, &from.sin_addr);
+	inet_pton(AF_INET, dst, &to.sin_addr);
+	to.sin_port = htons(9);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&from, sizeof(from)), 0);
+	for (i = 0; i < n; i++)
+		cr_assert_eq(sendto(fd, "x", 1, 0, (struct sockaddr *)&to, sizeof(to)), 1);
+	close(fd);
+}
+
+static void
+send_udp(const char *dst, unsigned n)
+{
+	send_udp_from("198.18.1.1", dst, n);
+}
+
+/* Runs the loop until ms after since. */
+static void
+run_until_ms(uint64_t since, unsigned ms)
+{
+	uint64_t now = monotonic_ms();
+
+	if (now < since + ms)
+		test_run_for(loop, (unsigned)(since + ms - now));
+}
+
+/* The service set's no-SA drops, as the PIC counts them. */
+static uint64_t
+no_sa_of(const char *set)
+{
+	Picsec__V1__PicGetStats req = PICSEC__V1__PIC_GET_STATS__INIT;
+	const Picsec__V1__PicStats *st;
+	struct bus_call_result *r = NULL;
+	uint64_t n = UINT64_MAX;
+	size_t i;
+
+	cr_assert_eq(bus_call(sadb, "fwd.ms-0/0/0", MT(PIC_GET_STATS), &req.base, 3000, &r), 0,
+	    "the PIC answers: %s", bus_call_get(r)->error_text);
+	st = (const Picsec__V1__PicStats *)bus_call_get(r)->msg;
+	for (i = 0; i < st->n_service_sets; i++) {
+		if (strcmp(st->service_sets[i]->service_set, set) == 0)
+			n = st->service_sets[i]->no_sa;
+	}
+	bus_call_result_free(r);
+	return n;
+}
+
+/* Publishes the next update: SA up added or, up NULL, the SA of id removed. */
+static void
+publish_sa(Picsec__V1__Sa *up, uint64_t remove)
+{
+	Picsec__V1__SaUpdate u = PICSEC__V1__SA_UPDATE__INIT;
+
+	u.incarnation = incarnation;
+	u.seq = ++seq;
+	if (up != NULL) {
+		u.upsert = &up;
+		u.n_upsert = 1;
+	} else {
+		u.remove = &remove;
+		u.n_remove = 1;
+	}
+	publish(&u);
+}
+
+Test(fwd_bus, traffic_for_a_dynamic_term_without_its_sa_acquires_once_a_second)
+{
+	static uint8_t site_c[4] = { 198, 18, 3, 0 };
+	static Picsec__V1__IpPrefix c_msg = PICSEC__V1__IP_PREFIX__INIT;
+	Picsec__V1__Sa *other, *mine;
+	uint64_t first, last, drops;
+
+	c_msg.addr = (ProtobufCBinaryData){ 4, site_c };
+	c_msg.length = 24;
+	cr_assert_eq(system("ip addr add 198.18.1.1/32 dev lo"), 0);
+	add_set("ss", "ms-0-0-0.1");
+	add_dyn("elsewhere", 1, NULL, &c_msg); /* first, but not this traffic */
+	add_dyn("dyn", 2, &a_msg, &b_msg);
+	start_fwd();
+	cr_assert(wait_applied(), "the PIC took the set (error '%s')", status_error);
+
+	/* One packet: one acquire, for the term that matches, with the packet's addresses. */
+	send_udp("198.18.2.10", 1);
+	cr_assert(wait_acquires(1, 2000), "the packet asked for the SA");
+	first = monotonic_ms();
+	cr_assert_str_eq(acq_pic, "ms-0/0/0");
+	cr_assert_str_eq(acq_set, "ss");
+	cr_assert_str_eq(acq_rule, "r");
+	cr_assert_str_eq(acq_term, "dyn");
+	cr_assert_str_eq(acq_src, "198.18.1.1");
+	cr_assert_str_eq(acq_dst, "198.18.2.10");
+
+	/* A burst within the second: dropped and counted, not one acquire more. */
+	send_udp("198.18.2.11", 50);
+	run_until_ms(first, 700);
+	cr_assert_eq(acquires, 1, "%u acquires for a burst within a second", acquires);
+	cr_assert_eq(no_sa_of("ss"), 51, "every packet reached the PIC and was dropped");
+
+	/* The second over: the next packet asks again. */
+	run_until_ms(first, 1100);
+	send_udp("198.18.2.10", 1);
+	cr_assert(wait_acquires(2, 2000), "another acquire after the second (%u)", acquires);
+	last = monotonic_ms();
+
+	/* A later term's SA for the same traffic does not count: dyn comes first. */
+	other = add_sa(102, true, 5000);
+	other->term = (char *)(uintptr_t)"later";
+	other->order = 3;
+	publish_sa(other, 0);
+	cr_assert(wait_installed(1), "the other term's SA is in (%zu)", ninstalled);
+	run_until_ms(last, 1100);
+	send_udp("198.18.2.10", 1);
+	cr_assert(wait_acquires(3, 2000), "dyn still asks, in term order (%u)", acquires);
+	last = monotonic_ms();
+
+	/* dyn's own SA: the traffic is its, nothing is asked for or dropped. */
+	mine = add_sa(103, true, 5001);
+	mine->term = (char *)(uintptr_t)"dyn";
+	mine->order = 2;
+	publish_sa(mine, 0);
+	cr_assert(wait_installed(2), "dyn's SA is in (%zu)", ninstalled);
+	drops = no_sa_of("ss");
+	run_until_ms(last, 1100);
+	send_udp("198.18.2.10", 20);
+	test_run_for(loop, 1500);
+	cr_assert_eq(acquires, 3, "no acquire while the SA is there (%u)", acquires);
+	cr_assert_eq(no_sa_of("ss"), drops, "and no drop");
+
+	/* The SA gone (an expiry): traffic asks again. */
+	publish_sa(NULL, 103);
+	cr_assert(wait_installed(1));
+	send_udp("198.18.2.10", 1);
+	cr_assert(wait_acquires(4, 2000), "asked again once the SA went (%u)", acquires);
+	cr_assert_str_eq(acq_term, "dyn");
+	pic_answers_and_stops();
+}
+
+/* Interface style: tc egress diverts only what an output rule's SA matches, unless the
+ * dynamic terms' traffic is diverted too; without it no acquire could ever come. What the
+ * local gateway sends itself (IKE) never is, or a term covering it could never come up. */
+Test(fwd_bus, interface_style_diverts_a_dynamic_terms_traffic_to_the_pic)
+{
+	static char ifl[] = "ge-0/0/0.0";
+	static char *applied[1] = { ifl };
+	Picsec__V1__SaUpdate up = PICSEC__V1__SA_UPDATE__INIT;
+	Picsec__V1__PicServiceSet *set;
+
+	cr_assert_eq(system("ip addr add 198.18.1.1/32 dev lo && "
+	    "ip link add ge-0-0-0 type veth peer name ge-peer && "
+	    "ip link set ge-0-0-0 arp off up && ip link set ge-peer up && "
+	    "ip route add 198.18.2.0/24 dev ge-0-0-0 && "
+	    "ip route add 198.18.4.0/24 dev ge-0-0-0"), 0);
+	set = add_set("ss", "ms-0-0-0.1");
+	set->style = PICSEC__V1__SERVICE_STYLE__SERVICE_STYLE_INTERFACE;
+	set->applied_interfaces = applied;
+	set->n_applied_interfaces = 1;
+	set->n_remote_prefixes = 0;
+	add_dyn("dyn", 1, &a_msg, &b_msg);
+	start_fwd();
+	cr_assert(wait_applied(), "the PIC took the set (error '%s')", status_error);
+	cr_assert_str_empty(status_error);
+
+	send_udp("198.18.2.10", 1);
+	cr_assert(wait_acquires(1, 2000), "the term's traffic was diverted into the PIC");
+	cr_assert_str_eq(acq_set, "ss");
+	cr_assert_str_eq(acq_term, "dyn");
+	cr_assert_str_eq(acq_dst, "198.18.2.10");
+	/* Other traffic out of the interface stays the kernel's. */
+	send_udp("198.18.4.10", 5);
+	test_run_for(loop, 300);
+	cr_assert_eq(no_sa_of("ss"), 1, "only the term's packet reached the PIC");
+
+	/* A commit adds a term for everything: all is diverted, but the local gateway's. */
+	add_dyn("all", 2, NULL, NULL);
+	up.incarnation = incarnation;
+	up.seq = ++seq;
+	up.service_sets_changed = true;
+	up.service_sets = set_ptrs;
+	up.n_service_sets = nsets;
+	publish(&up);
+	cr_assert(wait_applied(), "the PIC took the new set (error '%s')", status_error);
+	send_udp_from("192.0.2.1", "198.18.4.10", 5);
+	test_run_for(loop, 300);
+	cr_assert_eq(no_sa_of("ss"), 0, "the gateway's own packets left in clear");
+	send_udp("198.18.4.10", 1);
+	cr_assert(wait_acquires(2, 2000), "the rest is the new term's (%u)", acquires);
+	cr_assert_str_eq(acq_term, "all");
+	cr_assert_eq(no_sa_of("ss"), 1);
 	pic_answers_and_stops();
 }

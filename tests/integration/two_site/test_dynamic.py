@@ -6,7 +6,9 @@ carries only IKE and ESP between the gateways under the negotiated SPIs; clearin
 SAs deletes them at the peer too and a new pair comes up; killing the peer's iked is found
 by dead peer detection, which clears the SAs, and its restart brings the tunnel back with
 the predecessor's SAs swept. Then the same with an AH proposal, and with ESP in UDP (udp-encapsulate: both sides
-act as if a NAT were between them, IKE moves to port 4500). TAP output."""
+act as if a NAT were between them, IKE moves to port 4500); rekeys under traffic; and with
+establish-tunnels on-traffic on both gateways, nothing until hostA's pings make gwA's PIC ask
+for the SA (SaAcquire), then the tunnel. TAP output."""
 import os
 import signal
 import subprocess
@@ -19,9 +21,13 @@ import two_site as ts  # noqa: E402
 RUN = "/run/picsec-two-site"
 
 
-def dynamic_config(site, tmp, proto="esp"):
+def dynamic_config(site, tmp, proto="esp", establish="immediately"):
     with open(os.path.join(ts.EXAMPLES, "two-site-dynamic-esp-%s.conf" % site)) as f:
         text = f.read()
+    if establish != "immediately":
+        text = text.replace("establish-tunnels immediately;",
+                            "establish-tunnels %s;" % establish)
+        assert "establish-tunnels %s;" % establish in text
     if proto == "udp":
         text = text.replace("""            local-gateway 192.0.2.""", """            udp-encapsulate;
             local-gateway 192.0.2.""")
@@ -32,7 +38,7 @@ def dynamic_config(site, tmp, proto="esp"):
                 encryption-algorithm aes-128-cbc;""", """                protocol ah;
                 authentication-algorithm hmac-sha-256-128;""")
         assert "protocol ah;" in text
-    path = os.path.join(tmp, "dynamic-%s-%s.conf" % (site, proto))
+    path = os.path.join(tmp, "dynamic-%s-%s-%s.conf" % (site, proto, establish))
     with open(path, "w") as f:
         f.write(text)
     return path
@@ -285,6 +291,31 @@ def body(tmp):
     ts.ok(up_pair("esp") and spis("gwA")["outbound"] != before and
           len(matured("gwA")) == 1 and len(matured("gwB")) == 1,
           "rekey: one IKE SA and one Child SA pair each side, with new SPIs")
+    on_traffic_check(tmp)
+
+
+def on_traffic_check(tmp):
+    """establish-tunnels on-traffic on both sides: no IKE SA until traffic for the term
+    reaches gwA's PIC, which drops it and publishes an SaAcquire that starts gwA's iked."""
+    ts.topology("down")
+    ts.topology("up", "--a", dynamic_config("a", tmp, establish="on-traffic"), "--b",
+                dynamic_config("b", tmp, establish="on-traffic"))
+    time.sleep(3)
+    idle = (ike_sas("gwA"), ike_sas("gwB"))
+    ts.ok(idle == ([], []), "on-traffic: no IKE SA 3 s after the commit: %s" % (idle,))
+    t0 = time.monotonic()
+    while not pings("hostA", "198.18.2.10", 1) and time.monotonic() - t0 < 5:
+        pass
+    took = time.monotonic() - t0
+    ts.ok(took < 5 and up_pair("esp"),
+          "on-traffic: pings from hostA brought the tunnel up, the first crossed after "
+          "%.1f s" % took)
+    ts.ok(pings("hostA", "198.18.2.10") and pings("hostB", "198.18.1.10"),
+          "on-traffic: traffic crosses both ways")
+    with open(os.path.join(RUN, "gwA", "picsec-iked.log")) as f:
+        log = f.read()
+    ts.ok("traffic for site-a to-site-b/t1: negotiating" in log,
+          "on-traffic: gwA's iked log says traffic started it")
 
 
 def main():

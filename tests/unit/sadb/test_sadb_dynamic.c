@@ -25,8 +25,10 @@
  *            10.9.0.0/24 -> 10.10.0.0/24, remote gateway 192.0.2.9, window 2048 (the term's);
  *   DYN_SS3: ss3 on another PIC, ms-1/0/0, local gateway 192.0.2.33, only the dynamic term
  *            f1 of rule r3: 10.11.0.0/24 -> 10.12.0.0/24, remote gateway 192.0.2.34;
- *   DYN_NO_T1: without the manual term t1 (ss1 is then dynamic only). */
-enum { DYN_D1 = 1, DYN_SS2 = 2, DYN_SS3 = 4, DYN_NO_T1 = 8 };
+ *   DYN_NO_T1: without the manual term t1 (ss1 is then dynamic only);
+ *   DYN_D2:  term d2 in rule r1 after d1: any source -> 10.13.0.0/16, remote gateway
+ *            192.0.2.8, dynamic. */
+enum { DYN_D1 = 1, DYN_SS2 = 2, DYN_SS3 = 4, DYN_NO_T1 = 8, DYN_D2 = 16 };
 enum { MTU = 1400 };
 
 #define PROPOSALS \
@@ -67,6 +69,13 @@ static const char e1_lines[] =
     E1 "then dynamic ipsec-policy ipsec-pol\n"
     E1 "then anti-replay-window-size 2048\n";
 
+#define D2 "set services ipsec-vpn rule r1 term d2 "
+static const char d2_lines[] =
+    D2 "from destination-address 10.13.0.0/16\n"
+    D2 "then remote-gateway 192.0.2.8\n"
+    D2 "then dynamic ike-policy ike-pol\n"
+    D2 "then dynamic ipsec-policy ipsec-pol\n";
+
 #define SS3 "set services service-set ss3 "
 #define F1 "set services ipsec-vpn rule r3 term f1 "
 static const char ss3_lines[] =
@@ -91,6 +100,8 @@ dyn_conf_on(const char *pic, unsigned what, unsigned mtu)
 	n = (size_t)snprintf(extra, sizeof(extra), "%s", PROPOSALS);
 	if (what & DYN_D1)
 		n += (size_t)snprintf(extra + n, sizeof(extra) - n, d1_fmt, mtu);
+	if (what & DYN_D2)
+		n += (size_t)snprintf(extra + n, sizeof(extra) - n, "%s", d2_lines);
 	if (what & DYN_SS2)
 		n += (size_t)snprintf(extra + n, sizeof(extra) - n, "%s%s", fx_set_ss2, e1_lines);
 	if (what & DYN_SS3)
@@ -439,6 +450,57 @@ Test(dyn_build, a_dynamic_term_gives_two_keyless_templates_and_no_sas)
 	cr_assert_eq(set->n_remote_prefixes, 2);
 	cr_assert(has_prefix(set, "10.2.0.0", 24));
 	cr_assert(has_prefix(set, "10.8.0.0", 24));
+}
+
+/* The PIC acquires for a dynamic term while it has no SA: each is listed with its service
+ * set, in term order, with the term's traffic as written (no source: any), and streamed so
+ * (the wire form's pointers survive the build's reallocations). */
+Test(dyn_build, each_dynamic_term_is_listed_for_the_pic_in_term_order)
+{
+	const Picsec__V1__PicServiceSet *set;
+	const Picsec__V1__DynamicTerm *d;
+	const Picsec__V1__SaUpdate *u;
+	size_t i;
+
+	sadb_config(fx_sd, dyn_conf(DYN_D1 | DYN_D2 | DYN_SS2, MTU));
+	cr_assert_eq(fx_npubs(), 1, "one update for the PIC");
+	u = fx_update(0, "ms-0/0/0");
+	cr_assert(u->service_sets_changed);
+	cr_assert_eq(u->n_service_sets, 2);
+	for (i = 0; i < u->n_service_sets; i++) {
+		set = u->service_sets[i];
+		if (strcmp(set->name, "ss1") == 0) {
+			cr_assert_eq(set->n_dynamic_terms, 2, "d1 and d2, not the manual t1");
+			d = set->dynamic_terms[0];
+			cr_assert_str_eq(d->rule, "r1");
+			cr_assert_str_eq(d->term, "d1");
+			cr_assert_eq(d->order, 2, "after t1, as its SAs will say");
+			cr_assert(fx_prefix_is(d->source, "10.7.0.0", 24));
+			cr_assert(fx_prefix_is(d->destination, "10.8.0.0", 24));
+			d = set->dynamic_terms[1];
+			cr_assert_str_eq(d->rule, "r1");
+			cr_assert_str_eq(d->term, "d2");
+			cr_assert_eq(d->order, 3);
+			cr_assert_null(d->source, "no source address: any");
+			cr_assert(fx_prefix_is(d->destination, "10.13.0.0", 16));
+		} else {
+			cr_assert_str_eq(set->name, "ss2");
+			cr_assert_eq(set->n_dynamic_terms, 1);
+			d = set->dynamic_terms[0];
+			cr_assert_str_eq(d->rule, "r2");
+			cr_assert_str_eq(d->term, "e1");
+			cr_assert_eq(d->order, 2, "ss2's own order: after u1");
+			cr_assert(fx_prefix_is(d->source, "10.9.0.0", 24));
+			cr_assert(fx_prefix_is(d->destination, "10.10.0.0", 24));
+		}
+	}
+	/* The terms gone: the PIC hears that too. */
+	fx_pubs_clear();
+	sadb_config(fx_sd, dyn_conf(0, MTU));
+	u = fx_update(0, "ms-0/0/0");
+	cr_assert(u->service_sets_changed);
+	cr_assert_eq(u->n_service_sets, 1);
+	cr_assert_eq(u->service_sets[0]->n_dynamic_terms, 0);
 }
 
 Test(dyn_build, the_terms_window_wins_over_the_service_sets)
