@@ -190,6 +190,35 @@ enum ike_parse_result ike_msg_parse(const uint8_t *buf, size_t len, struct ike_m
 enum ike_parse_result ike_msg_parse_inner(const uint8_t *buf, size_t len, uint8_t first,
     struct ike_msg *m, uint8_t *bad_payload);
 
+/* Network-order integers in and out of messages. */
+static inline uint32_t
+ike_get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline uint64_t
+ike_get64(const uint8_t *p)
+{
+	return (uint64_t)ike_get32(p) << 32 | ike_get32(p + 4);
+}
+
+static inline void
+ike_put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static inline void
+ike_put64(uint8_t *p, uint64_t v)
+{
+	ike_put32(p, (uint32_t)(v >> 32));
+	ike_put32(p + 4, (uint32_t)v);
+}
+
 /* The first notify of that type, or NULL. */
 const struct ike_notify *ike_msg_notify(const struct ike_msg *m, uint16_t type);
 

@@ -12,15 +12,6 @@
 
 enum { IKE_NAT_HASH_LEN = 20 };
 
-static void
-ike_put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--) {
-		p[i] = (uint8_t)v;
-		v >>= 8;
-	}
-}
-
 /* SHA-1(SPIi | SPIr | IP | port): spi_r is 0 in the request. */
 static int
 ike_nat_hash(uint64_t spi_i, uint64_t spi_r, const uint8_t ip[4], uint16_t port,

@@ -21,34 +21,6 @@ ike_rekey_clear(struct ike_rekey *rk)
 	sodium_memzero(rk, sizeof(*rk));
 }
 
-static void
-ike_put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static void
-ike_put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--) {
-		p[i] = (uint8_t)v;
-		v >>= 8;
-	}
-}
-
-static uint64_t
-ike_get64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 /* The DH group of the first offer that has one (0: no PFS). */
 static uint16_t
 ike_offer_group(const struct ike_proposal *offer, size_t n)

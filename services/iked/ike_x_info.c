@@ -8,21 +8,6 @@
 
 #include "ike_build.h"
 
-static void
-ike_put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint32_t
-ike_get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 int
 ike_info_request(struct ike_sa *sa, bool ike, const struct ike_child *c, uint8_t *out,
     size_t cap, size_t *outlen)

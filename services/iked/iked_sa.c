@@ -38,22 +38,12 @@ ip4(const uint8_t a[4], char *buf)
 	return inet_ntop(AF_INET, a, buf, INET_ADDRSTRLEN);
 }
 
-static uint64_t
-be64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 /* The header of a datagram that ike_pld_validate passed. */
 static void
 iked_header(const uint8_t *msg, struct ike_header *h)
 {
-	h->spi_i = be64(msg);
-	h->spi_r = be64(msg + 8);
+	h->spi_i = ike_get64(msg);
+	h->spi_r = ike_get64(msg + 8);
 	h->exchange = msg[18];
 	h->flags = msg[19];
 }

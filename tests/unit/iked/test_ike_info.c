@@ -22,6 +22,7 @@
 #include "ike_keys.h"
 #include "ike_proposal.h"
 #include "ike_sa.h"
+#include "ike_fixture.h"
 #include "ike_sk.h"
 
 enum { BUF = 8192 };
@@ -29,78 +30,7 @@ enum { BUF = 8192 };
 #define SPI_A 0xc0000001u /* the initiator's inbound SPI of the first Child SA */
 #define SPI_B 0xc0000002u /* the responder's */
 
-/* --- the configuration helpers of test_ike_sa.c ------------------------------------- */
-
-static void
-ts(struct ike_ts_set *set, uint8_t third)
-{
-	memset(set, 0, sizeof(*set));
-	set->count = 1;
-	set->ts[0] = (struct ike_ts){ .type = 7, .end_port = 65535, .addr_len = 4,
-		.start = { 198, 18, third, 0 }, .end = { 198, 18, third, 255 } };
-}
-
-static void
-add_ike(struct ike_peer_cfg *c, Picsec__V1__EncAlgorithm enc, Picsec__V1__IkeHash hash,
-    Picsec__V1__DhGroup dh)
-{
-	Picsec__V1__IkeProposal p = PICSEC__V1__IKE_PROPOSAL__INIT;
-	char err[128];
-
-	p.name = (char *)(uintptr_t)"p";
-	p.encryption_algorithm = enc;
-	p.authentication_algorithm = hash;
-	p.dh_group = dh;
-	cr_assert_eq(ike_proposal_from_ike(&p, (uint8_t)(c->nike + 1), &c->ike[c->nike], err,
-	    sizeof(err)), 0, "%s", err);
-	c->nike++;
-}
-
-static void
-add_child(struct ike_peer_cfg *c, Picsec__V1__EncAlgorithm enc, Picsec__V1__AuthAlgorithm auth)
-{
-	Picsec__V1__IpsecProposal p = PICSEC__V1__IPSEC_PROPOSAL__INIT;
-	static const uint8_t zero[4];
-	char err[128];
-
-	p.name = (char *)(uintptr_t)"c";
-	p.protocol = PICSEC__V1__IPSEC_PROTOCOL__IPSEC_PROTOCOL_ESP;
-	p.encryption_algorithm = enc;
-	p.authentication_algorithm = auth;
-	cr_assert_eq(ike_proposal_from_ipsec(&p, (uint8_t)(c->nchild + 1),
-	    PICSEC__V1__DH_GROUP__DH_GROUP_NONE, zero, &c->child[c->nchild], err, sizeof(err)),
-	    0, "%s", err);
-	c->nchild++;
-}
-
-/* Site A (198.18.1.0/24) and site B (198.18.2.0/24), one PSK, aes128-sha256-x25519 and
- * ESP aes128-sha1. */
-static void
-configs(struct ike_peer_cfg *a, struct ike_peer_cfg *b)
-{
-	static const uint8_t psk[] = "same secret on both sides";
-
-	memset(a, 0, sizeof(*a));
-	add_ike(a, PICSEC__V1__ENC_ALGORITHM__ENC_AES128_CBC,
-	    PICSEC__V1__IKE_HASH__IKE_HASH_SHA256, PICSEC__V1__DH_GROUP__DH_GROUP_31);
-	add_child(a, PICSEC__V1__ENC_ALGORITHM__ENC_AES128_CBC,
-	    PICSEC__V1__AUTH_ALGORITHM__AUTH_HMAC_SHA1_96);
-	*b = *a;
-	a->psk = b->psk = psk;
-	a->psk_len = b->psk_len = sizeof(psk) - 1;
-	a->local_id_type = b->local_id_type = IKE_ID_IPV4;
-	memcpy(a->local_id, "\xc0\x00\x02\x01", 4);
-	memcpy(b->local_id, "\xc0\x00\x02\x02", 4);
-	a->local_id_len = b->local_id_len = 4;
-	a->remote_id_type = b->remote_id_type = IKE_ID_IPV4;
-	memcpy(a->remote_id, b->local_id, 4);
-	memcpy(b->remote_id, a->local_id, 4);
-	a->remote_id_len = b->remote_id_len = 4;
-	ts(&a->local_ts, 1);
-	ts(&a->remote_ts, 2);
-	ts(&b->local_ts, 2);
-	ts(&b->remote_ts, 1);
-}
+/* --- the configuration helpers: ike_fixture.c ---------------------------------------- */
 
 /* --- the tap: the IKE SA keys, kept as they are derived ------------------------------ */
 
@@ -214,7 +144,7 @@ pair_new(void)
 		;
 	cr_assert_lt(i, 4);
 	live[i] = p;
-	configs(&p->ca, &p->cb);
+	ike_fx_configs(&p->ca, &p->cb);
 	p->a = ike_sa_new(&p->ca, true, SPI_A);
 	p->b = ike_sa_new(&p->cb, false, SPI_B);
 	cr_assert(p->a != NULL && p->b != NULL);

@@ -10,113 +10,9 @@
 #include "ike_proposal.h"
 #include "ike_sa.h"
 
-enum { BUF = 8192 };
+#include "ike_fixture.h"
 
-static void
-ts(struct ike_ts_set *set, uint8_t third)
-{
-	memset(set, 0, sizeof(*set));
-	set->count = 1;
-	set->ts[0] = (struct ike_ts){ .type = 7, .end_port = 65535, .addr_len = 4,
-		.start = { 198, 18, third, 0 }, .end = { 198, 18, third, 255 } };
-}
-
-static void
-add_ike(struct ike_peer_cfg *c, Picsec__V1__EncAlgorithm enc, Picsec__V1__IkeHash hash,
-    Picsec__V1__DhGroup dh)
-{
-	Picsec__V1__IkeProposal p = PICSEC__V1__IKE_PROPOSAL__INIT;
-	char err[128];
-
-	p.name = (char *)(uintptr_t)"p";
-	p.encryption_algorithm = enc;
-	p.authentication_algorithm = hash;
-	p.dh_group = dh;
-	cr_assert_eq(ike_proposal_from_ike(&p, (uint8_t)(c->nike + 1), &c->ike[c->nike], err,
-	    sizeof(err)), 0, "%s", err);
-	c->nike++;
-}
-
-static void
-add_child(struct ike_peer_cfg *c, Picsec__V1__EncAlgorithm enc, Picsec__V1__AuthAlgorithm auth)
-{
-	Picsec__V1__IpsecProposal p = PICSEC__V1__IPSEC_PROPOSAL__INIT;
-	static const uint8_t zero[4];
-	char err[128];
-
-	p.name = (char *)(uintptr_t)"c";
-	p.protocol = PICSEC__V1__IPSEC_PROTOCOL__IPSEC_PROTOCOL_ESP;
-	p.encryption_algorithm = enc;
-	p.authentication_algorithm = auth;
-	cr_assert_eq(ike_proposal_from_ipsec(&p, (uint8_t)(c->nchild + 1),
-	    PICSEC__V1__DH_GROUP__DH_GROUP_NONE, zero, &c->child[c->nchild], err, sizeof(err)),
-	    0, "%s", err);
-	c->nchild++;
-}
-
-/* Site A (198.18.1.0/24) and site B (198.18.2.0/24), one PSK, aes128-sha256-x25519 and
- * ESP aes128-sha1. */
-static void
-configs(struct ike_peer_cfg *a, struct ike_peer_cfg *b)
-{
-	static const uint8_t psk[] = "same secret on both sides";
-
-	memset(a, 0, sizeof(*a));
-	add_ike(a, PICSEC__V1__ENC_ALGORITHM__ENC_AES128_CBC,
-	    PICSEC__V1__IKE_HASH__IKE_HASH_SHA256, PICSEC__V1__DH_GROUP__DH_GROUP_31);
-	add_child(a, PICSEC__V1__ENC_ALGORITHM__ENC_AES128_CBC,
-	    PICSEC__V1__AUTH_ALGORITHM__AUTH_HMAC_SHA1_96);
-	*b = *a;
-	a->psk = b->psk = psk;
-	a->psk_len = b->psk_len = sizeof(psk) - 1;
-	a->local_id_type = b->local_id_type = IKE_ID_IPV4;
-	memcpy(a->local_id, "\xc0\x00\x02\x01", 4);
-	memcpy(b->local_id, "\xc0\x00\x02\x02", 4);
-	a->local_id_len = b->local_id_len = 4;
-	a->remote_id_type = b->remote_id_type = IKE_ID_IPV4;
-	memcpy(a->remote_id, b->local_id, 4);
-	memcpy(b->remote_id, a->local_id, 4);
-	a->remote_id_len = b->remote_id_len = 4;
-	ts(&a->local_ts, 1);
-	ts(&a->remote_ts, 2);
-	ts(&b->local_ts, 2);
-	ts(&b->remote_ts, 1);
-}
-
-/* Runs the exchange until neither side has anything to send; returns messages sent. */
-static int
-establish(struct ike_sa *a, struct ike_sa *b)
-{
-	static uint8_t m1[BUF], m2[BUF];
-	size_t len = 0, rlen = 0;
-	int count = 0;
-
-	cr_assert_eq(ike_sa_start(a, m1, BUF, &len), 0, "%s", ike_sa_error(a));
-	while (len > 0 && count < 20) {
-		count++;
-		cr_assert_eq(ike_sa_input(b, m1, len, m2, BUF, &rlen), 0, "the responder took "
-		    "message %d", count);
-		if (rlen == 0)
-			break;
-		count++;
-		cr_assert_eq(ike_sa_input(a, m2, rlen, m1, BUF, &len), 0, "the initiator took "
-		    "message %d", count);
-	}
-	return count;
-}
-
-static void
-assert_mirrored(const struct ike_child *x, const struct ike_child *y)
-{
-	cr_assert_eq(x->spi_out, y->spi_in);
-	cr_assert_eq(x->spi_in, y->spi_out);
-	cr_assert_eq(x->encr_len, y->encr_len);
-	cr_assert_eq(memcmp(x->encr_out, y->encr_in, x->encr_len), 0, "encryption keys mirror");
-	cr_assert_eq(memcmp(x->integ_out, y->integ_in, x->integ_len), 0, "integrity keys mirror");
-	cr_assert_eq(memcmp(y->encr_out, x->encr_in, x->encr_len), 0);
-	cr_assert_neq(memcmp(x->encr_out, x->encr_in, x->encr_len), 0, "each way its own key");
-}
-
+enum { BUF = IKE_FX_BUF };
 
 /* What the events said, per side. */
 struct seen {
@@ -175,7 +71,7 @@ setup(void)
 	memset(&sb_seen, 0, sizeof(sb_seen));
 	sa_seen.next_spi = 0xa0000000;
 	sb_seen.next_spi = 0xb0000000;
-	configs(&ca, &cb);
+	ike_fx_configs(&ca, &cb);
 	p.name = (char *)(uintptr_t)"pfs";
 	p.protocol = PICSEC__V1__IPSEC_PROTOCOL__IPSEC_PROTOCOL_ESP;
 	p.encryption_algorithm = PICSEC__V1__ENC_ALGORITHM__ENC_AES256_CBC;
@@ -188,7 +84,7 @@ setup(void)
 	b = ike_sa_new(&cb, false, 0x2000);
 	ike_sa_set_events(a, &ea);
 	ike_sa_set_events(b, &eb);
-	cr_assert_eq(establish(a, b), 4);
+	cr_assert_eq(ike_fx_converse(a, b), 4);
 	cr_assert_eq(ike_sa_get_state(b), IKE_SA_ESTABLISHED, "%s", ike_sa_error(b));
 	cr_assert_eq(sa_seen.up, 1);
 	cr_assert_eq(sb_seen.up, 1);
@@ -241,7 +137,7 @@ Test(rekey, a_child_sa_rekey_with_pfs_replaces_the_old_one_on_both_sides)
 	cr_assert_eq(ike_sa_child(a)->spi_in, 0xa1000000);
 	cr_assert_eq(ike_sa_child(b)->spi_in, 0xb0000000);
 	cr_assert_eq(ike_sa_child(a)->spi_out, 0xb0000000);
-	assert_mirrored(ike_sa_child(a), ike_sa_child(b));
+	ike_fx_assert_mirrored(ike_sa_child(a), ike_sa_child(b));
 	cr_assert_eq(ike_proposal_get(&ike_sa_child(a)->chosen, IKE_TF_DH)->id, 14,
 	    "PFS: the group was negotiated");
 	cr_assert_eq(ike_sa_get_state(a), IKE_SA_ESTABLISHED);
@@ -263,7 +159,7 @@ Test(rekey, the_responder_can_rekey_the_child_sa_too)
 	cr_assert_eq(sa_seen.up, 2);
 	cr_assert_eq(sb_seen.down, 1);
 	cr_assert_eq(sa_seen.down, 1);
-	assert_mirrored(ike_sa_child(a), ike_sa_child(b));
+	ike_fx_assert_mirrored(ike_sa_child(a), ike_sa_child(b));
 }
 
 Test(rekey, an_ike_sa_rekey_makes_a_new_ike_sa_that_carries_the_child_sa)
@@ -310,7 +206,7 @@ Test(rekey, an_ike_sa_rekey_makes_a_new_ike_sa_that_carries_the_child_sa)
 	dlen = deliver(na, m2, rlen, m1);
 	rlen = deliver(nb, m1, dlen, m2);
 	deliver(na, m2, rlen, m1);
-	assert_mirrored(ike_sa_child(na), ike_sa_child(nb));
+	ike_fx_assert_mirrored(ike_sa_child(na), ike_sa_child(nb));
 	ike_sa_free(na);
 	ike_sa_free(nb);
 }
@@ -340,7 +236,7 @@ Test(rekey, both_sides_rekeying_one_child_sa_keep_exactly_one)
 	cr_assert_eq(sa_seen.down, 2, "a: the old and the redundant one went");
 	cr_assert_eq(sb_seen.down, 2, "b: the old and the redundant one went");
 	cr_assert_not_null(ike_sa_child(a));
-	assert_mirrored(ike_sa_child(a), ike_sa_child(b));
+	ike_fx_assert_mirrored(ike_sa_child(a), ike_sa_child(b));
 }
 
 Test(rekey, a_rekey_the_peer_cannot_serve_leaves_the_child_sa_alone)
@@ -398,7 +294,7 @@ Test(rekey, both_ends_rekeying_the_ike_sa_end_with_one_new_ike_sa)
 	cr_assert_eq(ike_sa_spi_i(na), ike_sa_spi_i(nb));
 	cr_assert_not_null(ike_sa_child(na));
 	cr_assert_not_null(ike_sa_child(nb));
-	assert_mirrored(ike_sa_child(na), ike_sa_child(nb));
+	ike_fx_assert_mirrored(ike_sa_child(na), ike_sa_child(nb));
 	x = deliver(b, d, ld, rb);
 	deliver(a, rb, x, d);
 	cr_assert_eq(ike_sa_get_state(a), IKE_SA_DEAD);

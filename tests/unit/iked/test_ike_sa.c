@@ -11,112 +11,9 @@
 #include "ike_proposal.h"
 #include "ike_sa.h"
 
-enum { BUF = 8192 };
+#include "ike_fixture.h"
 
-static void
-ts(struct ike_ts_set *set, uint8_t third)
-{
-	memset(set, 0, sizeof(*set));
-	set->count = 1;
-	set->ts[0] = (struct ike_ts){ .type = 7, .end_port = 65535, .addr_len = 4,
-		.start = { 198, 18, third, 0 }, .end = { 198, 18, third, 255 } };
-}
-
-static void
-add_ike(struct ike_peer_cfg *c, Picsec__V1__EncAlgorithm enc, Picsec__V1__IkeHash hash,
-    Picsec__V1__DhGroup dh)
-{
-	Picsec__V1__IkeProposal p = PICSEC__V1__IKE_PROPOSAL__INIT;
-	char err[128];
-
-	p.name = (char *)(uintptr_t)"p";
-	p.encryption_algorithm = enc;
-	p.authentication_algorithm = hash;
-	p.dh_group = dh;
-	cr_assert_eq(ike_proposal_from_ike(&p, (uint8_t)(c->nike + 1), &c->ike[c->nike], err,
-	    sizeof(err)), 0, "%s", err);
-	c->nike++;
-}
-
-static void
-add_child(struct ike_peer_cfg *c, Picsec__V1__EncAlgorithm enc, Picsec__V1__AuthAlgorithm auth)
-{
-	Picsec__V1__IpsecProposal p = PICSEC__V1__IPSEC_PROPOSAL__INIT;
-	static const uint8_t zero[4];
-	char err[128];
-
-	p.name = (char *)(uintptr_t)"c";
-	p.protocol = PICSEC__V1__IPSEC_PROTOCOL__IPSEC_PROTOCOL_ESP;
-	p.encryption_algorithm = enc;
-	p.authentication_algorithm = auth;
-	cr_assert_eq(ike_proposal_from_ipsec(&p, (uint8_t)(c->nchild + 1),
-	    PICSEC__V1__DH_GROUP__DH_GROUP_NONE, zero, &c->child[c->nchild], err, sizeof(err)),
-	    0, "%s", err);
-	c->nchild++;
-}
-
-/* Site A (198.18.1.0/24) and site B (198.18.2.0/24), one PSK, aes128-sha256-x25519 and
- * ESP aes128-sha1. */
-static void
-configs(struct ike_peer_cfg *a, struct ike_peer_cfg *b)
-{
-	static const uint8_t psk[] = "same secret on both sides";
-
-	memset(a, 0, sizeof(*a));
-	add_ike(a, PICSEC__V1__ENC_ALGORITHM__ENC_AES128_CBC,
-	    PICSEC__V1__IKE_HASH__IKE_HASH_SHA256, PICSEC__V1__DH_GROUP__DH_GROUP_31);
-	add_child(a, PICSEC__V1__ENC_ALGORITHM__ENC_AES128_CBC,
-	    PICSEC__V1__AUTH_ALGORITHM__AUTH_HMAC_SHA1_96);
-	*b = *a;
-	a->psk = b->psk = psk;
-	a->psk_len = b->psk_len = sizeof(psk) - 1;
-	a->local_id_type = b->local_id_type = IKE_ID_IPV4;
-	memcpy(a->local_id, "\xc0\x00\x02\x01", 4);
-	memcpy(b->local_id, "\xc0\x00\x02\x02", 4);
-	a->local_id_len = b->local_id_len = 4;
-	a->remote_id_type = b->remote_id_type = IKE_ID_IPV4;
-	memcpy(a->remote_id, b->local_id, 4);
-	memcpy(b->remote_id, a->local_id, 4);
-	a->remote_id_len = b->remote_id_len = 4;
-	ts(&a->local_ts, 1);
-	ts(&a->remote_ts, 2);
-	ts(&b->local_ts, 2);
-	ts(&b->remote_ts, 1);
-}
-
-/* Runs the exchange until neither side has anything to send; returns messages sent. */
-static int
-converse(struct ike_sa *a, struct ike_sa *b)
-{
-	static uint8_t m1[BUF], m2[BUF];
-	size_t len = 0, rlen = 0;
-	int count = 0;
-
-	cr_assert_eq(ike_sa_start(a, m1, BUF, &len), 0, "%s", ike_sa_error(a));
-	while (len > 0 && count < 20) {
-		count++;
-		cr_assert_eq(ike_sa_input(b, m1, len, m2, BUF, &rlen), 0, "the responder took "
-		    "message %d", count);
-		if (rlen == 0)
-			break;
-		count++;
-		cr_assert_eq(ike_sa_input(a, m2, rlen, m1, BUF, &len), 0, "the initiator took "
-		    "message %d", count);
-	}
-	return count;
-}
-
-static void
-assert_mirrored(const struct ike_child *x, const struct ike_child *y)
-{
-	cr_assert_eq(x->spi_out, y->spi_in);
-	cr_assert_eq(x->spi_in, y->spi_out);
-	cr_assert_eq(x->encr_len, y->encr_len);
-	cr_assert_eq(memcmp(x->encr_out, y->encr_in, x->encr_len), 0, "encryption keys mirror");
-	cr_assert_eq(memcmp(x->integ_out, y->integ_in, x->integ_len), 0, "integrity keys mirror");
-	cr_assert_eq(memcmp(y->encr_out, x->encr_in, x->encr_len), 0);
-	cr_assert_neq(memcmp(x->encr_out, x->encr_in, x->encr_len), 0, "each way its own key");
-}
+enum { BUF = IKE_FX_BUF };
 
 Test(ike_sa, ike_sa_init_and_ike_auth_establish_both_sas)
 {
@@ -124,10 +21,10 @@ Test(ike_sa, ike_sa_init_and_ike_auth_establish_both_sas)
 	struct ike_sa *a, *b;
 	const struct ike_child *x, *y;
 
-	configs(&ca, &cb);
+	ike_fx_configs(&ca, &cb);
 	a = ike_sa_new(&ca, true, 0xc0000001);
 	b = ike_sa_new(&cb, false, 0xc0000002);
-	cr_assert_eq(converse(a, b), 4, "two exchanges, four messages");
+	cr_assert_eq(ike_fx_converse(a, b), 4, "two exchanges, four messages");
 	cr_assert_eq(ike_sa_get_state(a), IKE_SA_ESTABLISHED, "%s", ike_sa_error(a));
 	cr_assert_eq(ike_sa_get_state(b), IKE_SA_ESTABLISHED, "%s", ike_sa_error(b));
 	cr_assert_eq(ike_sa_spi_i(a), ike_sa_spi_i(b));
@@ -139,7 +36,7 @@ Test(ike_sa, ike_sa_init_and_ike_auth_establish_both_sas)
 	cr_assert_eq(y->spi_in, 0xc0000002);
 	cr_assert_eq(x->encr_len, 16);
 	cr_assert_eq(x->integ_len, 20);
-	assert_mirrored(x, y);
+	ike_fx_assert_mirrored(x, y);
 	cr_assert_eq(x->ts_local.ts[0].start[2], 1, "the initiator's side is 198.18.1.0/24");
 	cr_assert_eq(y->ts_local.ts[0].start[2], 2);
 	ike_sa_free(a);
@@ -151,22 +48,22 @@ Test(ike_sa, aes_gcm_and_ecp384_establish_too)
 	struct ike_peer_cfg ca, cb;
 	struct ike_sa *a, *b;
 
-	configs(&ca, &cb);
+	ike_fx_configs(&ca, &cb);
 	ca.nike = ca.nchild = 0;
-	add_ike(&ca, PICSEC__V1__ENC_ALGORITHM__ENC_AES256_GCM,
+	ike_fx_add_ike(&ca, PICSEC__V1__ENC_ALGORITHM__ENC_AES256_GCM,
 	    PICSEC__V1__IKE_HASH__IKE_HASH_SHA384, PICSEC__V1__DH_GROUP__DH_GROUP_20);
-	add_child(&ca, PICSEC__V1__ENC_ALGORITHM__ENC_AES128_GCM,
+	ike_fx_add_child(&ca, PICSEC__V1__ENC_ALGORITHM__ENC_AES128_GCM,
 	    PICSEC__V1__AUTH_ALGORITHM__AUTH_NONE);
 	memcpy(cb.ike, ca.ike, sizeof(ca.ike));
 	memcpy(cb.child, ca.child, sizeof(ca.child));
 	cb.nike = cb.nchild = 1;
 	a = ike_sa_new(&ca, true, 1000);
 	b = ike_sa_new(&cb, false, 2000);
-	cr_assert_eq(converse(a, b), 4);
+	cr_assert_eq(ike_fx_converse(a, b), 4);
 	cr_assert_eq(ike_sa_get_state(a), IKE_SA_ESTABLISHED, "%s", ike_sa_error(a));
 	cr_assert_eq(ike_sa_child(a)->encr_len, 20, "AES-128-GCM key and salt");
 	cr_assert_eq(ike_sa_child(a)->integ_len, 0);
-	assert_mirrored(ike_sa_child(a), ike_sa_child(b));
+	ike_fx_assert_mirrored(ike_sa_child(a), ike_sa_child(b));
 	ike_sa_free(a);
 	ike_sa_free(b);
 }
@@ -176,16 +73,16 @@ Test(ike_sa, invalid_ke_payload_brings_a_retry_with_the_responders_group)
 	struct ike_peer_cfg ca, cb;
 	struct ike_sa *a, *b;
 
-	configs(&ca, &cb);
+	ike_fx_configs(&ca, &cb);
 	/* A offers ECP-256 first, Curve25519 second; B takes only Curve25519. */
 	ca.nike = 0;
-	add_ike(&ca, PICSEC__V1__ENC_ALGORITHM__ENC_AES128_CBC,
+	ike_fx_add_ike(&ca, PICSEC__V1__ENC_ALGORITHM__ENC_AES128_CBC,
 	    PICSEC__V1__IKE_HASH__IKE_HASH_SHA256, PICSEC__V1__DH_GROUP__DH_GROUP_19);
-	add_ike(&ca, PICSEC__V1__ENC_ALGORITHM__ENC_AES128_CBC,
+	ike_fx_add_ike(&ca, PICSEC__V1__ENC_ALGORITHM__ENC_AES128_CBC,
 	    PICSEC__V1__IKE_HASH__IKE_HASH_SHA256, PICSEC__V1__DH_GROUP__DH_GROUP_31);
 	a = ike_sa_new(&ca, true, 0x1001);
 	b = ike_sa_new(&cb, false, 0x1002);
-	cr_assert_eq(converse(a, b), 6, "one more round trip");
+	cr_assert_eq(ike_fx_converse(a, b), 6, "one more round trip");
 	cr_assert_eq(ike_sa_get_state(a), IKE_SA_ESTABLISHED, "%s", ike_sa_error(a));
 	cr_assert_eq(ike_proposal_get(ike_sa_proposal(a), IKE_TF_DH)->id, 31);
 	ike_sa_free(a);
@@ -198,12 +95,12 @@ Test(ike_sa, a_wrong_psk_fails_on_both_sides)
 	struct ike_peer_cfg ca, cb;
 	struct ike_sa *a, *b;
 
-	configs(&ca, &cb);
+	ike_fx_configs(&ca, &cb);
 	cb.psk = other;
 	cb.psk_len = sizeof(other) - 1;
 	a = ike_sa_new(&ca, true, 0x1001);
 	b = ike_sa_new(&cb, false, 0x1002);
-	cr_assert_eq(converse(a, b), 4, "the refusal is an answer too");
+	cr_assert_eq(ike_fx_converse(a, b), 4, "the refusal is an answer too");
 	cr_assert_eq(ike_sa_get_state(b), IKE_SA_DEAD);
 	cr_assert(strstr(ike_sa_error(b), "AUTH") != NULL, "%s", ike_sa_error(b));
 	cr_assert_eq(ike_sa_get_state(a), IKE_SA_DEAD);
@@ -218,9 +115,9 @@ Test(ike_sa, no_common_proposal_is_said)
 	struct ike_peer_cfg ca, cb;
 	struct ike_sa *a, *b;
 
-	configs(&ca, &cb);
+	ike_fx_configs(&ca, &cb);
 	cb.nike = 0;
-	add_ike(&cb, PICSEC__V1__ENC_ALGORITHM__ENC_3DES_CBC, PICSEC__V1__IKE_HASH__IKE_HASH_MD5,
+	ike_fx_add_ike(&cb, PICSEC__V1__ENC_ALGORITHM__ENC_3DES_CBC, PICSEC__V1__IKE_HASH__IKE_HASH_MD5,
 	    PICSEC__V1__DH_GROUP__DH_GROUP_2);
 	static uint8_t m1[BUF], m2[BUF], m3[BUF];
 	size_t len, rlen, olen;
@@ -252,11 +149,11 @@ Test(ike_sa, traffic_selectors_outside_the_responders_are_refused)
 	struct ike_peer_cfg ca, cb;
 	struct ike_sa *a, *b;
 
-	configs(&ca, &cb);
-	ts(&ca.remote_ts, 3); /* A asks for 198.18.3.0/24 behind B */
+	ike_fx_configs(&ca, &cb);
+	ike_fx_ts(&ca.remote_ts, 3); /* A asks for 198.18.3.0/24 behind B */
 	a = ike_sa_new(&ca, true, 0x1001);
 	b = ike_sa_new(&cb, false, 0x1002);
-	converse(a, b);
+	ike_fx_converse(a, b);
 	cr_assert_eq(ike_sa_get_state(b), IKE_SA_DEAD);
 	cr_assert(strstr(ike_sa_error(b), "traffic selectors") != NULL, "%s", ike_sa_error(b));
 	cr_assert_null(ike_sa_child(a));
@@ -272,7 +169,7 @@ Test(ike_sa, tampering_is_dropped_and_retransmissions_answered_alike)
 	struct ike_sa *a, *b;
 	size_t i;
 
-	configs(&ca, &cb);
+	ike_fx_configs(&ca, &cb);
 	a = ike_sa_new(&ca, true, 0x1001);
 	b = ike_sa_new(&cb, false, 0x1002);
 	cr_assert_eq(ike_sa_start(a, m1, BUF, &l1), 0);
@@ -306,7 +203,7 @@ Test(ike_sa, pfs_is_no_dh_transform_in_ike_auth)
 	struct ike_sa *a, *b;
 	char err[128];
 
-	configs(&ca, &cb);
+	ike_fx_configs(&ca, &cb);
 	p.name = (char *)(uintptr_t)"pfs";
 	p.protocol = PICSEC__V1__IPSEC_PROTOCOL__IPSEC_PROTOCOL_ESP;
 	p.encryption_algorithm = PICSEC__V1__ENC_ALGORITHM__ENC_AES128_CBC;
@@ -317,7 +214,7 @@ Test(ike_sa, pfs_is_no_dh_transform_in_ike_auth)
 	cr_assert_not_null(ike_proposal_get(&ca.child[0], IKE_TF_DH), "PFS configured");
 	a = ike_sa_new(&ca, true, 0x1001);
 	b = ike_sa_new(&cb, false, 0x1002);
-	cr_assert_eq(converse(a, b), 4);
+	cr_assert_eq(ike_fx_converse(a, b), 4);
 	cr_assert_not_null(ike_sa_child(a), "%s", ike_sa_error(a));
 	cr_assert_null(ike_proposal_get(&ike_sa_child(a)->chosen, IKE_TF_DH),
 	    "the first Child SA's proposal carries no DH (RFC 7296 §1.2)");
@@ -338,7 +235,7 @@ Test(ike_sa, a_cookie_request_is_answered_with_the_cookie_first_and_nothing_else
 	struct ike_sa *a, *b;
 	size_t len, clen, blen, rlen;
 
-	configs(&ca, &cb);
+	ike_fx_configs(&ca, &cb);
 	a = ike_sa_new(&ca, true, 0x3001);
 	b = ike_sa_new(&cb, false, 0x3002);
 	cr_assert_eq(ike_sa_start(a, m1, BUF, &len), 0);
@@ -370,10 +267,10 @@ Test(ike_sa, initial_contact_reaches_the_responder_only_when_said)
 	struct ike_peer_cfg ca, cb;
 	struct ike_sa *a, *b;
 
-	configs(&ca, &cb);
+	ike_fx_configs(&ca, &cb);
 	a = ike_sa_new(&ca, true, 0x4001);
 	b = ike_sa_new(&cb, false, 0x4002);
-	converse(a, b);
+	ike_fx_converse(a, b);
 	cr_assert_eq(ike_sa_get_state(b), IKE_SA_ESTABLISHED);
 	cr_assert_not(ike_sa_peer_initial_contact(b));
 	ike_sa_free(a);
@@ -381,7 +278,7 @@ Test(ike_sa, initial_contact_reaches_the_responder_only_when_said)
 	a = ike_sa_new(&ca, true, 0x4003);
 	b = ike_sa_new(&cb, false, 0x4004);
 	ike_sa_set_initial_contact(a, true);
-	converse(a, b);
+	ike_fx_converse(a, b);
 	cr_assert_eq(ike_sa_get_state(b), IKE_SA_ESTABLISHED);
 	cr_assert(ike_sa_peer_initial_contact(b));
 	ike_sa_free(a);
