@@ -30,8 +30,6 @@ enum { BUF = 8192 };
 #define SPI_A 0xc0000001u /* the initiator's inbound SPI of the first Child SA */
 #define SPI_B 0xc0000002u /* the responder's */
 
-/* --- the configuration helpers: ike_fixture.c ---------------------------------------- */
-
 /* --- the tap: the IKE SA keys, kept as they are derived ------------------------------ */
 
 struct ike_keys *__real_ike_keys_derive(enum ike_prf_id prf,
