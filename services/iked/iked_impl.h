@@ -156,6 +156,22 @@ void iked_sa_input(struct iked *ik, struct iked_sock *s, const uint8_t peer[4],
 void iked_sa_close(struct iked *ik, struct iked_sa *sa, const char *why);
 /* Forgets it now, without a word to the peer. */
 void iked_sa_free(struct iked *ik, struct iked_sa *sa);
+/* The daemon's SA made around a new engine SA (not yet in the maps). */
+struct iked_sa *iked_sa_alloc(struct iked *ik, struct iked_tunnel *t, bool initiator,
+    uint32_t spi_in, const uint8_t peer[4], uint16_t peer_port, uint16_t local_port);
+/* After the engine took a message or made a request: what changed. May free sa. */
+void iked_sa_after(struct iked *ik, struct iked_sa *sa, enum ike_sa_state before);
+const char *iked_ip4(const uint8_t a[4], char *buf);
+/* It failed or went: logged, forgotten, and an initiator's tunnel tried again later. */
+void iked_sa_dead(struct iked *ik, struct iked_sa *sa);
+
+/* iked_child.c: the engine's events, and the IKE SA a rekey made taking over. */
+void iked_sa_events_up(void *ctx, struct ike_sa *ike, const struct ike_child *c);
+void iked_sa_events_down(void *ctx, struct ike_sa *ike, const struct ike_child *c,
+    const char *why);
+uint32_t iked_sa_events_spi(void *ctx, struct ike_sa *ike, uint8_t protocol);
+void iked_sa_adopt(struct iked *ik, struct iked_sa *sa, struct ike_sa *ike);
+
 /* Whether the SA's traffic goes in UDP (NAT found, or the peer moved to port 4500). */
 bool iked_sa_natt(const struct iked *ik, const struct iked_sa *sa);
 /* What is left to do when the window is free (rekeys): soon. */

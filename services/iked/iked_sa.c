@@ -1,7 +1,8 @@
-/* The daemon's side of an IKE SA: which SA a datagram is for (by our SPI, and by the
- * peer's SPI for a retransmitted IKE_SA_INIT), retransmission of our requests with
- * exponential back-off, dead peer detection, and what follows an SA's establishment or
- * death. The engine (ike_sa.c) decides what a message means; timers hold our SPI. */
+/* The daemon's side of an IKE SA over its life: retransmission of our requests with
+ * exponential back-off, dead peer detection, keepalives, rekeys when the window is free,
+ * and what follows its establishment (duplicates settled, INITIAL_CONTACT) or its death.
+ * The engine (ike_sa.c) decides what a message means (iked_rx.c feeds it); timers hold
+ * our SPI. */
 #include "iked_impl.h"
 
 #include <arpa/inet.h>
@@ -19,60 +20,15 @@
 
 enum {
 	IKED_MSG_MAX = 8192,
-	IKED_HALF_OPEN_SECONDS = 30,	/* a responder waits this long for IKE_AUTH */
 	IKED_RETRY_MAX_SECONDS = 60,	/* the longest wait before initiating again */
 };
 
 static const double iked_rtx_first = 0.5; /* seconds; doubled at each retransmission */
 
-static void iked_sa_events_up(void *ctx, struct ike_sa *ike, const struct ike_child *c);
-static void iked_sa_events_down(void *ctx, struct ike_sa *ike, const struct ike_child *c,
-    const char *why);
-static uint32_t iked_sa_events_spi(void *ctx, struct ike_sa *ike, uint8_t protocol);
-static void iked_sa_after(struct iked *ik, struct iked_sa *sa, enum ike_sa_state before);
-static void iked_sa_adopt(struct iked *ik, struct iked_sa *sa, struct ike_sa *ike);
-
-static const char *
-ip4(const uint8_t a[4], char *buf)
+const char *
+iked_ip4(const uint8_t a[4], char *buf)
 {
 	return inet_ntop(AF_INET, a, buf, INET_ADDRSTRLEN);
-}
-
-/* The header of a datagram that ike_pld_validate passed. */
-static void
-iked_header(const uint8_t *msg, struct ike_header *h)
-{
-	h->spi_i = ike_get64(msg);
-	h->spi_r = ike_get64(msg + 8);
-	h->exchange = msg[18];
-	h->flags = msg[19];
-}
-
-/* Whether a message we made answers with that notify first (for the counters). */
-static bool
-iked_notify_is(const uint8_t *msg, size_t len, uint16_t type)
-{
-	struct ike_msg *m = calloc(1, sizeof(*m));
-	uint8_t bad;
-	bool is;
-
-	is = m != NULL && ike_msg_parse(msg, len, m, &bad) == IKE_PARSE_OK && m->nnotifies > 0 &&
-	    m->notifies[0].type == type;
-	free(m);
-	return is;
-}
-
-static uint64_t
-iked_halfopen_key(const uint8_t peer[4], uint64_t spi_i)
-{
-	uint8_t in[12], out[8];
-	uint64_t h;
-
-	memcpy(in, peer, 4);
-	memcpy(in + 4, &spi_i, 8);
-	crypto_generichash(out, sizeof(out), in, sizeof(in), NULL, 0);
-	memcpy(&h, out, sizeof(h));
-	return h != 0 ? h : 1;
 }
 
 static void
@@ -110,7 +66,7 @@ iked_keepalive_timer(void *ctx, uint64_t key)
 	    iked_keepalive_timer, key);
 }
 
-static struct iked_sa *
+struct iked_sa *
 iked_sa_alloc(struct iked *ik, struct iked_tunnel *t, bool initiator, uint32_t spi_in,
     const uint8_t peer[4], uint16_t peer_port, uint16_t local_port)
 {
@@ -173,7 +129,7 @@ iked_retry_timer(void *ctx, uint64_t id)
 	}
 }
 
-static void
+void
 iked_sa_dead(struct iked *ik, struct iked_sa *sa)
 {
 	struct iked_tunnel *t = sa->tunnel;
@@ -181,7 +137,7 @@ iked_sa_dead(struct iked *ik, struct iked_sa *sa)
 	char a[INET_ADDRSTRLEN];
 	double wait;
 
-	log_info("IKE SA %016llx with %s: %s", (unsigned long long)sa->key, ip4(sa->peer, a),
+	log_info("IKE SA %016llx with %s: %s", (unsigned long long)sa->key, iked_ip4(sa->peer, a),
 	    ike_sa_error(sa->ike));
 	if (!was_up)
 		ik->stats.failed++;
@@ -286,19 +242,6 @@ iked_dpd_timer(void *ctx, uint64_t key)
 		iked_sa_send(ik, sa, out, len);
 	}
 	sa->dpd_timer = timers_add(ik->timers, sa->tunnel->dpd_interval, iked_dpd_timer, key);
-}
-
-static void
-iked_halfopen_timer(void *ctx, uint64_t key)
-{
-	struct iked *ik = ctx;
-	struct iked_sa *sa = u64map_get(ik->sas, key);
-
-	if (sa == NULL || sa->established_ms != 0)
-		return;
-	sa->lifetime_timer = 0;
-	ike_sa_give_up(sa->ike, "no IKE_AUTH followed IKE_SA_INIT");
-	iked_sa_dead(ik, sa);
 }
 
 /* Rekeys wait for the window (one request of ours at a time): a Child SA first, as its
@@ -491,7 +434,7 @@ iked_sa_established(struct iked *ik, struct iked_sa *sa, bool by_rekey)
 	}
 	log_info("IKE SA %016llx:%016llx with %s established as %s (%s %s/%s)",
 	    (unsigned long long)ike_sa_spi_i(sa->ike), (unsigned long long)ike_sa_spi_r(sa->ike),
-	    ip4(sa->peer, a), sa->initiator ? "initiator" : "responder", t->service_set, t->rule,
+	    iked_ip4(sa->peer, a), sa->initiator ? "initiator" : "responder", t->service_set, t->rule,
 	    t->term);
 	if (t->dpd)
 		sa->dpd_timer = timers_add(ik->timers, t->dpd_interval, iked_dpd_timer, sa->key);
@@ -502,7 +445,7 @@ iked_sa_established(struct iked *ik, struct iked_sa *sa, bool by_rekey)
 }
 
 /* After the engine took a message or made a request: what changed. May free sa. */
-static void
+void
 iked_sa_after(struct iked *ik, struct iked_sa *sa, enum ike_sa_state before)
 {
 	enum ike_sa_state now = ike_sa_get_state(sa->ike);
@@ -527,186 +470,6 @@ iked_sa_after(struct iked *ik, struct iked_sa *sa, enum ike_sa_state before)
 		iked_sa_work_soon(ik, sa); /* the window is free: a rekey may wait */
 }
 
-struct iked_sa *
-iked_sa_initiate(struct iked *ik, struct iked_tunnel *t, uint32_t spi_in)
-{
-	uint8_t out[IKED_MSG_MAX];
-	struct iked_sa *sa;
-	size_t len;
-
-	if ((sa = iked_sa_alloc(ik, t, true, spi_in, t->remote, (uint16_t)ik->opts.port,
-	    (uint16_t)ik->opts.port)) == NULL)
-		return NULL;
-	/* Nothing else with this peer (a first start, or all gone): say so (§2.4). */
-	ike_sa_set_initial_contact(sa->ike, t->sa_key == 0);
-	if (ike_sa_start(sa->ike, out, sizeof(out), &len) != 0 || len == 0) {
-		log_warnx("%s %s/%s: IKE_SA_INIT not made: %s", t->service_set, t->rule, t->term,
-		    ike_sa_error(sa->ike));
-		iked_sa_free(ik, sa);
-		return NULL;
-	}
-	sa->key = ike_sa_spi_i(sa->ike);
-	if (u64map_put(ik->sas, sa->key, sa) == -1) {
-		iked_sa_free(ik, sa);
-		return NULL;
-	}
-	t->sa_key = sa->key;
-	ik->stats.sa_init_requests_out++;
-	iked_sa_send(ik, sa, out, len);
-	return sa;
-}
-
-/* A new peer's IKE_SA_INIT: a responder SA for the tunnel of that pair of gateways. */
-static void
-iked_sa_respond(struct iked *ik, struct iked_sock *s, const uint8_t peer[4], uint16_t port,
-    const uint8_t *msg, size_t len, uint64_t spi_i)
-{
-	struct iked_tunnel *t = iked_tunnel_by_peer(ik, s->addr, peer);
-	uint8_t out[IKED_MSG_MAX];
-	char a[INET_ADDRSTRLEN];
-	struct iked_sa *sa;
-	uint32_t spi;
-	size_t outlen;
-
-	if (t == NULL) {
-		log_debug("IKE_SA_INIT from %s: no tunnel with that peer", ip4(peer, a));
-		ik->stats.dropped_other++;
-		return;
-	}
-	if (u64map_count(ik->halfopen) >= IKED_HALF_OPEN_MAX) {
-		ik->stats.dropped_other++;
-		return;
-	}
-	ik->stats.sa_init_requests_in++;
-	if (iked_cookie_needed(ik)) {
-		struct ike_msg *m = calloc(1, sizeof(*m));
-		uint8_t bad;
-		bool valid;
-
-		if (m == NULL || ike_msg_parse(msg, len, m, &bad) != IKE_PARSE_OK) {
-			free(m);
-			ik->stats.dropped_malformed++;
-			return;
-		}
-		valid = iked_cookie_valid(ik, m, peer);
-		if (!valid)
-			iked_cookie_send(ik, s, peer, port, m);
-		free(m);
-		if (!valid)
-			return;
-	}
-	/* Its inbound SPI now: the IKE_AUTH that follows needs it at once. */
-	if ((spi = iked_spi_take(ik, t->local, t->child_protocol)) == 0) {
-		log_info("IKE_SA_INIT from %s: no SPI at hand yet; the peer will retransmit",
-		    ip4(peer, a));
-		return;
-	}
-	if ((sa = iked_sa_alloc(ik, t, false, spi, peer, port, s->port)) == NULL)
-		return;
-	if (ike_sa_input(sa->ike, msg, len, out, sizeof(out), &outlen) != 0) {
-		ik->stats.dropped_other++;
-		iked_sa_free(ik, sa);
-		return;
-	}
-	sa->in_packets++;
-	sa->in_bytes += len;
-	if (ike_sa_get_state(sa->ike) != IKE_SA_INIT_DONE) {
-		/* Refused (INVALID_KE_PAYLOAD, NO_PROPOSAL_CHOSEN): answered, nothing kept. */
-		if (iked_notify_is(out, outlen, IKE_N_INVALID_KE_PAYLOAD))
-			ik->stats.invalid_ke_sent++;
-		else
-			ik->stats.no_proposal_chosen++;
-		log_info("IKE_SA_INIT from %s refused: %s", ip4(peer, a), ike_sa_error(sa->ike));
-		iked_send(ik, t->local, s->port, peer, port, out, outlen);
-		iked_sa_free(ik, sa);
-		return;
-	}
-	sa->key = ike_sa_spi_r(sa->ike);
-	sa->halfopen_key = iked_halfopen_key(peer, spi_i);
-	if (u64map_put(ik->sas, sa->key, sa) == -1 ||
-	    u64map_put(ik->halfopen, sa->halfopen_key, sa) == -1) {
-		iked_sa_free(ik, sa);
-		return;
-	}
-	sa->lifetime_timer = timers_add(ik->timers, IKED_HALF_OPEN_SECONDS, iked_halfopen_timer,
-	    sa->key);
-	iked_sa_send(ik, sa, out, outlen);
-}
-
-void
-iked_sa_input(struct iked *ik, struct iked_sock *s, const uint8_t peer[4], uint16_t port,
-    const uint8_t *msg, size_t len)
-{
-	uint8_t out[IKED_MSG_MAX], bad;
-	struct ike_header h;
-	struct iked_sa *sa;
-	enum ike_sa_state before;
-	uint16_t old_peer, old_local;
-	uint32_t deleted_before;
-	size_t outlen;
-
-	if (ike_pld_validate(msg, len, &bad) != IKE_PARSE_OK) {
-		ik->stats.dropped_malformed++;
-		return;
-	}
-	iked_header(msg, &h);
-	if ((h.flags & IKE_FLAG_INITIATOR) != 0 && h.spi_r == 0) {
-		if (h.exchange != IKE_SA_INIT || (h.flags & IKE_FLAG_RESPONSE) != 0) {
-			ik->stats.dropped_other++;
-			return;
-		}
-		sa = u64map_get(ik->halfopen, iked_halfopen_key(peer, h.spi_i));
-		if (sa == NULL) {
-			iked_sa_respond(ik, s, peer, port, msg, len, h.spi_i);
-			return;
-		}
-	} else {
-		/* Our SPI: the responder's when the peer initiated the IKE SA, else ours. */
-		sa = u64map_get(ik->sas, (h.flags & IKE_FLAG_INITIATOR) != 0 ? h.spi_r : h.spi_i);
-	}
-	if (sa == NULL || memcmp(sa->peer, peer, 4) != 0) {
-		ik->stats.dropped_unknown_spi++;
-		return;
-	}
-	before = ike_sa_get_state(sa->ike);
-	/* Answers go where the last good message came from (a NAT may have moved it); the
-	 * Child SA installed while the engine takes it uses those ports too. */
-	old_peer = sa->peer_port;
-	old_local = sa->local_port;
-	deleted_before = sa->children_deleted;
-	sa->peer_port = port;
-	sa->local_port = s->port;
-	if (ike_sa_input(sa->ike, msg, len, out, sizeof(out), &outlen) != 0) {
-		sa->peer_port = old_peer;
-		sa->local_port = old_local;
-		ik->stats.dropped_other++;
-		return;
-	}
-	/* NAT found: IKE_AUTH and all after it on port 4500 (§2.23). */
-	if (before == IKE_SA_INIT_SENT && ike_sa_get_state(sa->ike) == IKE_SA_AUTH_SENT &&
-	    (ike_sa_nat_local(sa->ike) || ike_sa_nat_remote(sa->ike))) {
-		sa->local_port = (uint16_t)ik->opts.natt_port;
-		sa->peer_port = (uint16_t)ik->opts.natt_port;
-	}
-	sa->last_heard_ms = monotonic_ms();
-	sa->in_packets++;
-	sa->in_bytes += len;
-	if (h.exchange == IKE_INFORMATIONAL && (h.flags & IKE_FLAG_RESPONSE) != 0 &&
-	    sa->pending != NULL)
-		ik->stats.dpd_responses_in++;
-	/* A request that took Child SAs or the IKE SA away carried Deletes; an empty one is
-	 * the peer's liveness check. */
-	if (h.exchange == IKE_INFORMATIONAL && (h.flags & IKE_FLAG_RESPONSE) == 0) {
-		if (sa->children_deleted != deleted_before ||
-		    ike_sa_get_state(sa->ike) == IKE_SA_DEAD)
-			ik->stats.delete_payloads_in++;
-		else
-			ik->stats.dpd_requests_in++;
-	}
-	iked_sa_send(ik, sa, out, outlen);
-	iked_sa_after(ik, sa, before);
-}
-
 void
 iked_sa_close(struct iked *ik, struct iked_sa *sa, const char *why)
 {
@@ -715,7 +478,7 @@ iked_sa_close(struct iked *ik, struct iked_sa *sa, const char *why)
 	size_t len;
 
 	log_info("IKE SA %016llx with %s: closing: %s", (unsigned long long)sa->key,
-	    ip4(sa->peer, a), why);
+	    iked_ip4(sa->peer, a), why);
 	/* An outstanding request of ours blocks the Delete (window of one): the SA goes
 	 * without it, and the peer's DPD or lifetime ends its side. */
 	if (ike_sa_get_state(sa->ike) == IKE_SA_ESTABLISHED &&
@@ -727,138 +490,4 @@ iked_sa_close(struct iked *ik, struct iked_sa *sa, const char *why)
 	if (sa->tunnel != NULL && sa->tunnel->sa_key == sa->key)
 		sa->tunnel->sa_key = 0;
 	iked_sa_free(ik, sa);
-}
-
-/* The engine's events, by the engine's SA: ours is found by its SPI. */
-static struct iked_sa *
-iked_sa_of(struct iked *ik, struct ike_sa *ike)
-{
-	struct iked_sa *sa = u64map_get(ik->sas, ike_sa_spi_i(ike));
-
-	if (sa == NULL || sa->ike != ike)
-		sa = u64map_get(ik->sas, ike_sa_spi_r(ike));
-	return sa != NULL && sa->ike == ike ? sa : NULL;
-}
-
-struct iked_child *
-iked_sa_child_by_id(struct iked_sa *sa, uint64_t id)
-{
-	size_t i;
-
-	for (i = 0; id != 0 && i < IKED_MAX_CHILDREN; i++) {
-		if (sa->children[i].used && (sa->children[i].ids[0] == id ||
-		    sa->children[i].ids[1] == id))
-			return &sa->children[i];
-	}
-	return NULL;
-}
-
-static struct iked_child *
-iked_sa_child_by_spi(struct iked_sa *sa, uint32_t spi_in)
-{
-	size_t i;
-
-	for (i = 0; i < IKED_MAX_CHILDREN; i++) {
-		if (sa->children[i].used && sa->children[i].info.spi_in == spi_in)
-			return &sa->children[i];
-	}
-	return NULL;
-}
-
-static void
-iked_sa_events_up(void *ctx, struct ike_sa *ike, const struct ike_child *c)
-{
-	struct iked *ik = ctx;
-	struct iked_sa *sa = iked_sa_of(ik, ike);
-	struct iked_child *ch = NULL;
-	size_t i;
-
-	if (sa == NULL)
-		return;
-	for (i = 0; i < IKED_MAX_CHILDREN && ch == NULL; i++) {
-		if (!sa->children[i].used)
-			ch = &sa->children[i];
-	}
-	if (ch == NULL) {
-		log_warnx("IKE SA %016llx: no room for another Child SA",
-		    (unsigned long long)sa->key);
-		return;
-	}
-	memset(ch, 0, sizeof(*ch));
-	ch->used = true;
-	ch->info = *c;
-	ch->info.keymat = NULL;
-	ch->info.encr_in = ch->info.integ_in = ch->info.encr_out = ch->info.integ_out = NULL;
-	ch->created_ms = monotonic_ms();
-	sa->children_created++;
-	if (sa->children_created > 1) {
-		sa->child_rekeys++;
-		ik->stats.child_sa_rekeys++;
-	}
-	iked_keylog_child(ik, sa, c);
-	iked_sadb_install(ik, sa, ch, c);
-}
-
-static void
-iked_sa_events_down(void *ctx, struct ike_sa *ike, const struct ike_child *c, const char *why)
-{
-	struct iked *ik = ctx;
-	struct iked_sa *sa = iked_sa_of(ik, ike);
-	struct iked_child *ch;
-
-	if (sa == NULL || (ch = iked_sa_child_by_spi(sa, c->spi_in)) == NULL)
-		return;
-	sa->children_deleted++;
-	iked_sadb_remove(ik, ch, why);
-	memset(ch, 0, sizeof(*ch));
-}
-
-static uint32_t
-iked_sa_events_spi(void *ctx, struct ike_sa *ike, uint8_t protocol)
-{
-	struct iked *ik = ctx;
-	struct iked_sa *sa = iked_sa_of(ik, ike);
-
-	return sa != NULL ? iked_spi_take(ik, sa->tunnel->local, protocol) : 0;
-}
-
-/* The IKE SA a rekey made takes over from sa: children, tunnel, timers of its own. */
-static void
-iked_sa_adopt(struct iked *ik, struct iked_sa *sa, struct ike_sa *ike)
-{
-	struct iked_sa *n = calloc(1, sizeof(*n));
-	struct iked_tunnel *t = sa->tunnel;
-	char a[INET_ADDRSTRLEN];
-
-	if (n == NULL) {
-		ike_sa_free(ike);
-		iked_sa_close(ik, sa, "out of memory for its rekeyed IKE SA");
-		return;
-	}
-	n->ike = ike;
-	n->tunnel = t;
-	n->initiator = ike_sa_initiator(ike);
-	n->key = n->initiator ? ike_sa_spi_i(ike) : ike_sa_spi_r(ike);
-	memcpy(n->peer, sa->peer, 4);
-	n->peer_port = sa->peer_port;
-	n->local_port = sa->local_port;
-	n->created_ms = n->last_heard_ms = monotonic_ms();
-	memcpy(n->children, sa->children, sizeof(n->children));
-	memset(sa->children, 0, sizeof(sa->children));
-	n->children_created = sa->children_created;
-	n->children_deleted = sa->children_deleted;
-	n->child_rekeys = sa->child_rekeys;
-	if (u64map_put(ik->sas, n->key, n) == -1) {
-		ike_sa_free(ike);
-		free(n);
-		return;
-	}
-	ik->stats.ike_sa_rekeys++;
-	log_info("IKE SA %016llx with %s rekeyed: now %016llx:%016llx", (unsigned long long)sa->key,
-	    ip4(sa->peer, a), (unsigned long long)ike_sa_spi_i(ike),
-	    (unsigned long long)ike_sa_spi_r(ike));
-	if (t->sa_key == sa->key)
-		t->sa_key = n->key;
-	/* Established from the start: the timers of an established SA. */
-	iked_sa_after(ik, n, IKE_SA_IDLE);
 }
