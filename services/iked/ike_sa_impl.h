@@ -31,7 +31,6 @@ struct ike_rekey {
 	bool collided;			/* the peer rekeyed the same Child SA meanwhile */
 	uint8_t peer_min_nonce[256];	/* ... the lower nonce of its exchange */
 	size_t peer_min_nonce_len;
-	uint32_t peer_new_spi_in;	/* ... and the Child SA it made */
 };
 struct ike_sa {
 	const struct ike_peer_cfg *cfg;

@@ -348,7 +348,6 @@ ike_child_respond_child(struct ike_sa *sa, const struct ike_msg *m, uint8_t *out
 			memcpy(sa->rk.peer_min_nonce, nr, sizeof(nr));
 			sa->rk.peer_min_nonce_len = sizeof(nr);
 		}
-		sa->rk.peer_new_spi_in = spi_in;
 	}
 	ike_child_announce(sa, s);
 	return 0;

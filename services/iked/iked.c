@@ -15,7 +15,8 @@
 
 static const double iked_spi_wait = 0.2; /* seconds: sadb's SPIs are a round trip away */
 
-static void
+/* A tunnel's next attempt (timers hold its id): after a wait for SPIs, or a failure. */
+void
 iked_start_timer(void *ctx, uint64_t id)
 {
 	struct iked *ik = ctx;

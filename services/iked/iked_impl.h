@@ -82,7 +82,6 @@ struct iked_sa {
 	struct iked_child children[IKED_MAX_CHILDREN];
 	bool ike_rekey_wanted;	/* its lifetime came: rekey when the window is free */
 	uint64_t ike_rekey_sent_ms;
-	uint32_t spi_in;	/* the inbound SPI taken from the pool */
 	uint64_t in_bytes, out_bytes, in_packets, out_packets;
 	uint32_t children_created, children_deleted, child_rekeys;
 };
@@ -139,6 +138,7 @@ struct iked_tunnel *iked_tunnel_by_term_list(struct iked_tunnel *list,
 /* iked.c */
 void iked_config(struct iked *ik, const Picsec__V1__ConfigSnapshot *snap);
 /* Starts negotiating the tunnel (initiator), now or when an SPI is at hand. */
+void iked_start_timer(void *ctx, uint64_t tunnel_id);
 void iked_initiate(struct iked *ik, struct iked_tunnel *t);
 
 /* iked_net.c: the sockets. */

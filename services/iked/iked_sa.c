@@ -81,7 +81,6 @@ iked_sa_alloc(struct iked *ik, struct iked_tunnel *t, bool initiator, uint32_t s
 	ike_sa_set_events(sa->ike, &ev);
 	sa->tunnel = t;
 	sa->initiator = initiator;
-	sa->spi_in = spi_in;
 	memcpy(sa->peer, peer, 4);
 	sa->peer_port = peer_port;
 	sa->local_port = local_port;
@@ -115,20 +114,6 @@ iked_sa_free(struct iked *ik, struct iked_sa *sa)
 	free(sa);
 }
 
-/* The next attempt of an initiator whose SA died: soon after a success, later after each
- * failure in a row. */
-static void
-iked_retry_timer(void *ctx, uint64_t id)
-{
-	struct iked *ik = ctx;
-	struct iked_tunnel *t = iked_tunnel_by_id(ik, id);
-
-	if (t != NULL) {
-		t->start_timer = 0;
-		iked_initiate(ik, t);
-	}
-}
-
 void
 iked_sa_dead(struct iked *ik, struct iked_sa *sa)
 {
@@ -147,7 +132,7 @@ iked_sa_dead(struct iked *ik, struct iked_sa *sa)
 		wait = t->failures == 0 ? 1.0 : (double)(1u << (t->failures < 6 ? t->failures : 6));
 		if (wait > IKED_RETRY_MAX_SECONDS)
 			wait = IKED_RETRY_MAX_SECONDS;
-		timers_rearm(ik->timers, &t->start_timer, wait, iked_retry_timer, t->id);
+		timers_rearm(ik->timers, &t->start_timer, wait, iked_start_timer, t->id);
 	}
 	iked_sa_free(ik, sa);
 }

@@ -36,29 +36,6 @@ sadb_prefix_within(const Picsec__V1__IpPrefix *p, const Picsec__V1__IpPrefix *ou
 	return true;
 }
 
-/* Another inbound SA to that gateway holds the SPI (the PIC keeps one per SPI). */
-static bool
-sadb_inbound_spi_held(const struct sadb *sd, const struct sadb_sa *sa)
-{
-	const struct sadb_pic *pic;
-	const struct sadb_sa *o;
-
-	for (pic = sd->pics; pic != NULL; pic = pic->next) {
-		for (o = pic->sas; o != NULL; o = o->next) {
-			/* Per protocol (RFC 4301 §4.1); a bundle holds both of its SPIs. */
-			if (o->id != sa->id &&
-			    o->msg.direction == PICSEC__V1__SA_DIRECTION__SA_DIRECTION_INBOUND &&
-			    (o->msg.protocol == sa->msg.protocol ||
-			    o->msg.protocol == PICSEC__V1__IPSEC_PROTOCOL__IPSEC_PROTOCOL_BUNDLE) &&
-			    (o->msg.spi == sa->msg.spi || o->msg.auxiliary_spi == sa->msg.spi) &&
-			    o->local_msg.addr.len == sa->local_msg.addr.len &&
-			    memcmp(o->local, sa->local, sa->local_msg.addr.len) == 0)
-				return true;
-		}
-	}
-	return false;
-}
-
 static const struct sadb_sa *
 sadb_template(const struct sadb_pic *pics, const char *service_set, const char *rule,
     const char *term, Picsec__V1__SaDirection dir)
@@ -200,7 +177,8 @@ sadb_dynamic_install(struct sadb *sd, Picsec__V1__Sa *const *sas, size_t n, uint
 			goto out;
 		made[i]->pic = tmpl->pic;
 		if (made[i]->msg.direction == PICSEC__V1__SA_DIRECTION__SA_DIRECTION_INBOUND &&
-		    sadb_inbound_spi_held(sd, made[i])) {
+		    sadb_spi_held(sd, made[i]->msg.protocol, made[i]->msg.spi, made[i]->local,
+		    made[i]->local_msg.addr.len, made[i]->id)) {
 			snprintf(err, errlen, "SPI %u to this gateway is held by another SA",
 			    made[i]->msg.spi);
 			goto out;

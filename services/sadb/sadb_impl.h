@@ -174,6 +174,10 @@ void sadb_journal_flush(struct sadb *sd);
 void sadb_journal_free(struct sadb *sd);
 
 /* sadb_spi.c */
+/* Whether an inbound SA to dst other than except_id holds the SPI for that protocol (the
+ * PIC keeps one SA per SPI and gateway). */
+bool sadb_spi_held(const struct sadb *sd, uint32_t protocol, uint32_t spi, const uint8_t *dst,
+    size_t dstlen, uint64_t except_id);
 /* A random SPI (256 and up) unused for this protocol and destination; 0 if none found. */
 uint32_t sadb_spi_alloc(struct sadb *sd, uint32_t protocol, const uint8_t *dst, size_t dstlen);
 

@@ -20,24 +20,34 @@ spi_key(uint32_t protocol, uint32_t spi, const uint8_t *dst, size_t dstlen)
 	    spi;
 }
 
-static bool
-spi_in_use(struct sadb *sd, uint32_t protocol, uint32_t spi, const uint8_t *dst, size_t dstlen)
+bool
+sadb_spi_held(const struct sadb *sd, uint32_t protocol, uint32_t spi, const uint8_t *dst,
+    size_t dstlen, uint64_t except_id)
 {
 	const struct sadb_pic *pic;
 	const struct sadb_sa *sa;
 
-	if (u64map_get(sd->spis, spi_key(protocol, spi, dst, dstlen)) != NULL)
-		return true;
 	for (pic = sd->pics; pic != NULL; pic = pic->next) {
 		for (sa = pic->sas; sa != NULL; sa = sa->next) {
-			if ((sa->msg.spi == spi || sa->msg.auxiliary_spi == spi) &&
+			/* Per protocol (RFC 4301 §4.1); a bundle holds both of its SPIs. */
+			if (sa->id != except_id &&
 			    sa->msg.direction == PICSEC__V1__SA_DIRECTION__SA_DIRECTION_INBOUND &&
+			    (sa->msg.protocol == protocol ||
+			    sa->msg.protocol == PICSEC__V1__IPSEC_PROTOCOL__IPSEC_PROTOCOL_BUNDLE) &&
+			    (sa->msg.spi == spi || sa->msg.auxiliary_spi == spi) &&
 			    sa->local_msg.addr.len == dstlen &&
 			    memcmp(sa->local, dst, dstlen) == 0)
 				return true;
 		}
 	}
 	return false;
+}
+
+static bool
+spi_in_use(struct sadb *sd, uint32_t protocol, uint32_t spi, const uint8_t *dst, size_t dstlen)
+{
+	return u64map_get(sd->spis, spi_key(protocol, spi, dst, dstlen)) != NULL ||
+	    sadb_spi_held(sd, protocol, spi, dst, dstlen, 0);
 }
 
 uint32_t
