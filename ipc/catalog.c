@@ -4,6 +4,7 @@
 
 #include "bus.pb-c.h"
 #include "config.pb-c.h"
+#include "health.pb-c.h"
 #include "ike.pb-c.h"
 #include "sa.pb-c.h"
 #include "envelope.pb-c.h"
@@ -63,6 +64,13 @@ static const struct catalog_entry catalog[] = {
 	[MT(IKE_CLEARED)] = { &picsec__v1__ike_cleared__descriptor, MT(NONE) },
 	[MT(IKE_GET_STATS)] = { &picsec__v1__ike_get_stats__descriptor, MT(IKE_STATS) },
 	[MT(IKE_STATS)] = { &picsec__v1__ike_stats__descriptor, MT(NONE) },
+	[MT(SERVICE_STATE)] = { &picsec__v1__service_state__descriptor, MT(NONE) },
+	[MT(SERVICE_GET_LIST)] = { &picsec__v1__service_get_list__descriptor, MT(SERVICE_LIST) },
+	[MT(SERVICE_LIST)] = { &picsec__v1__service_list__descriptor, MT(NONE) },
+	[MT(IFACE_EVENT)] = { &picsec__v1__iface_event__descriptor, MT(NONE) },
+	[MT(IFACE_GET_STATE)] = { &picsec__v1__iface_get_state__descriptor, MT(IFACE_STATE) },
+	[MT(IFACE_STATE)] = { &picsec__v1__iface_state__descriptor, MT(NONE) },
+	[MT(SA_CLEANUP)] = { &picsec__v1__sa_cleanup__descriptor, MT(NONE) },
 };
 
 const ProtobufCMessageDescriptor *

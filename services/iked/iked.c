@@ -33,7 +33,7 @@ iked_initiate(struct iked *ik, struct iked_tunnel *t)
 {
 	uint32_t spi;
 
-	if (t->sa_key != 0 || timers_pending(ik->timers, t->start_timer) ||
+	if (t->sa_key != 0 || t->held || timers_pending(ik->timers, t->start_timer) ||
 	    t->establish == PICSEC__V1__ESTABLISH_TUNNELS__ESTABLISH_RESPONDER_ONLY)
 		return;
 	if ((spi = iked_spi_take(ik, t->local, t->child_protocol)) == 0) {
@@ -62,7 +62,7 @@ iked_close_one(uint64_t key, void *value, void *arg)
 		w->hits[w->n++] = sa;
 }
 
-static void
+size_t
 iked_tunnel_close(struct iked *ik, struct iked_tunnel *t, const char *why)
 {
 	struct close_walk w = { .t = t };
@@ -73,6 +73,7 @@ iked_tunnel_close(struct iked *ik, struct iked_tunnel *t, const char *why)
 		iked_sa_close(ik, w.hits[i], why);
 	timers_cancel(ik->timers, t->start_timer);
 	t->start_timer = 0;
+	return w.n;
 }
 
 void
@@ -101,6 +102,11 @@ iked_config(struct iked *ik, const Picsec__V1__ConfigSnapshot *snap)
 			old->dpd = t->dpd;
 			old->dpd_interval = t->dpd_interval;
 			old->dpd_threshold = t->dpd_threshold;
+			old->clear_ike_on_pic = t->clear_ike_on_pic;
+			old->clear_ipsec_on_pic = t->clear_ipsec_on_pic;
+			old->gw_interface = t->gw_interface;
+			old->next_hop = t->next_hop;
+			memcpy(old->pic, t->pic, sizeof(old->pic));
 			iked_tunnel_free(t);
 			old->marked = true;
 			continue;
@@ -129,6 +135,8 @@ iked_config(struct iked *ik, const Picsec__V1__ConfigSnapshot *snap)
 	}
 	if (iked_socks_sync(ik) == -1)
 		log_warnx("some local gateways have no IKE socket: their tunnels cannot come up");
+	iked_health_apply(ik);
+	iked_health_sync(ik);
 	for (t = ik->tunnels; t != NULL; t = t->next) {
 		if (t->establish == PICSEC__V1__ESTABLISH_TUNNELS__ESTABLISH_IMMEDIATELY)
 			iked_initiate(ik, t);
@@ -194,6 +202,7 @@ iked_new(struct ev_loop *loop, struct bus *bus, const struct iked_options *opts,
 		snprintf(err, errlen, "cannot subscribe on the bus");
 		goto fail;
 	}
+	iked_health_subscribe(ik);
 	return ik;
 fail:
 	iked_free(ik);
@@ -219,6 +228,7 @@ iked_free(struct iked *ik)
 
 	if (ik == NULL)
 		return;
+	iked_health_free(ik);
 	/* Leaving: the peers learn of it from their own DPD or lifetimes; the Child SAs stay
 	 * in sadb until then, so traffic flows while iked restarts. */
 	if (ik->sas != NULL)

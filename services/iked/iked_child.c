@@ -34,7 +34,7 @@ iked_sa_child_by_id(struct iked_sa *sa, uint64_t id)
 	return NULL;
 }
 
-static struct iked_child *
+struct iked_child *
 iked_sa_child_by_spi(struct iked_sa *sa, uint32_t spi_in)
 {
 	size_t i;

@@ -15,6 +15,7 @@
 #include "iked.h"
 
 struct bus;
+struct bus_msg;
 struct secbuf;
 struct timers;
 struct u64map;
@@ -46,6 +47,11 @@ struct iked_tunnel {
 	Picsec__V1__EstablishTunnels establish;
 	bool dpd;
 	uint32_t dpd_interval, dpd_threshold;
+	char pic[IKED_NAME_MAX];	/* the services PIC its service set is anchored on */
+	bool gw_interface;	/* local-gateway ... gw-interface: cleaned up when it goes */
+	bool next_hop;		/* next-hop style service set (else interface style) */
+	bool clear_ike_on_pic, clear_ipsec_on_pic; /* clear-*-sas-on-pic-restart */
+	bool held;		/* no IKE triggers: its PIC or local gateway is down */
 	uint64_t sa_key;	/* the IKE SA carrying it (our SPI), 0: none */
 	uint64_t start_timer;	/* the next attempt (initiator) */
 	unsigned failures;	/* in a row: the back-off */
@@ -105,6 +111,13 @@ struct iked_pool {
 	bool asking;
 };
 
+/* What healthd said of the PICs and local gateway addresses (iked_health.c). */
+struct iked_down {
+	struct iked_down *next;
+	char pic[IKED_NAME_MAX];	/* a PIC that is down, or "" */
+	uint8_t addr[4];		/* or a local gateway address that is unusable */
+};
+
 struct iked {
 	struct ev_loop *loop;
 	struct bus *bus;
@@ -121,6 +134,7 @@ struct iked {
 	uint64_t next_install_id;
 	uint8_t cookie_secret[32];
 	Picsec__V1__IkeStats stats;
+	struct iked_down *downs;
 };
 
 /* iked_tunnel.c: the tunnels of a configuration. */
@@ -135,7 +149,21 @@ size_t iked_tunnel_count(const struct iked *ik);
 struct iked_tunnel *iked_tunnel_by_term_list(struct iked_tunnel *list,
     const char *service_set, const char *rule, const char *term);
 
+/* iked_health.c: the cleanup rules (clear-*-sas-on-pic-restart, gw-interface). */
+void iked_health_subscribe(struct iked *ik);
+/* After every (re)registration and commit: the addresses' and PICs' state from healthd. */
+void iked_health_sync(struct iked *ik);
+/* Recomputes every tunnel's hold (after a commit). */
+void iked_health_apply(struct iked *ik);
+void iked_health_free(struct iked *ik);
+void iked_service_event(struct bus_msg *m, const ProtobufCMessage *payload, void *ctx);
+void iked_iface_event(struct bus_msg *m, const ProtobufCMessage *payload, void *ctx);
+/* An IKE SA went with its last Child SA: renegotiated unless held or only responding. */
+void iked_tunnel_restart(struct iked *ik, struct iked_tunnel *t);
+
 /* iked.c */
+/* Closes the tunnel's IKE SAs (a Delete to the peer each); how many. */
+size_t iked_tunnel_close(struct iked *ik, struct iked_tunnel *t, const char *why);
 void iked_config(struct iked *ik, const Picsec__V1__ConfigSnapshot *snap);
 /* Starts negotiating the tunnel (initiator), now or when an SPI is at hand. */
 void iked_start_timer(void *ctx, uint64_t tunnel_id);
@@ -178,6 +206,7 @@ bool iked_sa_natt(const struct iked *ik, const struct iked_sa *sa);
 void iked_sa_work_soon(struct iked *ik, struct iked_sa *sa);
 /* The child holding that sadb id, or NULL. */
 struct iked_child *iked_sa_child_by_id(struct iked_sa *sa, uint64_t id);
+struct iked_child *iked_sa_child_by_spi(struct iked_sa *sa, uint32_t spi_in);
 /* Sends out and, when it is a request of ours, keeps it for retransmission. */
 void iked_sa_send(struct iked *ik, struct iked_sa *sa, const uint8_t *out, size_t len);
 

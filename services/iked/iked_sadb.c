@@ -3,6 +3,7 @@
  * SA, and their removal. And what sadb tells iked: SAs it removed on its own. */
 #include "iked_impl.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -386,25 +387,60 @@ iked_gone_one(uint64_t key, void *value, void *arg)
 	}
 }
 
-/* Deletes at the peer the Child SA of sa that holds id (sadb has it no more). */
-static void
-iked_child_gone(struct iked *ik, struct iked_sa *sa, uint64_t id, const char *why)
+/* Whether sa still has a Child SA that sadb holds. */
+static bool
+iked_sa_has_child(const struct iked_sa *sa)
 {
-	struct iked_child *ch = iked_sa_child_by_id(sa, id);
+	for (size_t i = 0; i < IKED_MAX_CHILDREN; i++) {
+		if (sa->children[i].used && (sa->children[i].ids[0] != 0 ||
+		    sa->children[i].ids[1] != 0 || sa->children[i].install_id != 0))
+			return true;
+	}
+	return false;
+}
+
+/* sadb has these SAs of sa no more: their Child SAs are deleted at the peer; an IKE SA
+ * left without any goes too (one Child SA per IKE SA: a childless IKE SA would carry
+ * nothing until its lifetime) and the tunnel negotiates anew unless it is held. */
+static void
+iked_children_gone(struct iked *ik, struct iked_sa *sa, const uint64_t *ids, size_t n,
+    const char *why)
+{
+	struct iked_tunnel *t = sa->tunnel;
+	struct iked_child *ch;
+	uint32_t spis[IKED_MAX_CHILDREN];
+	size_t k, nspis = 0;
 	uint8_t out[8192];
 	size_t len;
+	char reason[256];
 
-	if (ch == NULL)
+	for (k = 0; k < n; k++) {
+		if ((ch = iked_sa_child_by_id(sa, ids[k])) == NULL)
+			continue;
+		ch->ids[0] = ch->ids[1] = 0;
+		if (nspis < IKED_MAX_CHILDREN)
+			spis[nspis++] = ch->info.spi_in;
+	}
+	if (nspis == 0)
 		return;
-	ch->ids[0] = ch->ids[1] = 0;
-	log_info("IKE SA %016llx: Child SA %08x removed by sadb (%s): deleting it at the peer",
-	    (unsigned long long)sa->key, ch->info.spi_in, why);
-	if (ike_sa_delete_child(sa->ike, ch->info.spi_in, out, sizeof(out), &len) == 0) {
-		ik->stats.delete_payloads_out++;
-		iked_sa_send(ik, sa, out, len);
-	} else {
-		/* The window is busy: the peer's side goes with its own lifetime. */
-		memset(ch, 0, sizeof(*ch));
+	if (!iked_sa_has_child(sa)) {
+		snprintf(reason, sizeof(reason), "its Child SA %08x was removed by sadb (%s)",
+		    spis[0], why);
+		iked_sa_close(ik, sa, reason);
+		if (t != NULL)
+			iked_tunnel_restart(ik, t);
+		return;
+	}
+	for (k = 0; k < nspis; k++) {
+		log_info("IKE SA %016llx: Child SA %08x removed by sadb (%s): deleting it at the "
+		    "peer", (unsigned long long)sa->key, spis[k], why);
+		if (ike_sa_delete_child(sa->ike, spis[k], out, sizeof(out), &len) == 0) {
+			ik->stats.delete_payloads_out++;
+			iked_sa_send(ik, sa, out, len);
+		} else if ((ch = iked_sa_child_by_spi(sa, spis[k])) != NULL) {
+			/* The window is busy: the peer's side goes with its own lifetime. */
+			memset(ch, 0, sizeof(*ch));
+		}
 	}
 }
 
@@ -412,13 +448,12 @@ void
 iked_sadb_gone(struct iked *ik, const uint64_t *ids, size_t n, const char *why)
 {
 	struct gone_walk g = { .ids = ids, .n = n };
-	size_t i, k;
+	size_t i;
 
 	u64map_foreach(ik->sas, iked_gone_one, &g);
-	for (i = 0; i < g.nhits; i++) {
-		for (k = 0; k < n; k++)
-			iked_child_gone(ik, g.hits[i], ids[k], why);
-	}
+	/* Each hit once: a closed IKE SA is not touched again. */
+	for (i = 0; i < g.nhits; i++)
+		iked_children_gone(ik, g.hits[i], ids, n, why);
 }
 
 void
@@ -431,7 +466,7 @@ iked_sadb_expired(struct iked *ik, uint64_t id, bool hard)
 	if (g.nhits == 0 || (ch = iked_sa_child_by_id(g.hits[0], id)) == NULL)
 		return;
 	if (hard) {
-		iked_child_gone(ik, g.hits[0], id, "its hard lifetime");
+		iked_children_gone(ik, g.hits[0], &id, 1, "its hard lifetime");
 		return;
 	}
 	/* Soft: a new Child SA, without a gap (the old one lives until it is deleted). */

@@ -333,6 +333,8 @@ static const struct bus_handler iked_handlers[] = {
 	[MT(IKE_GET_LIST)] = { iked_get_list },
 	[MT(IKE_CLEAR)] = { iked_clear },
 	[MT(IKE_GET_STATS)] = { iked_get_stats },
+	[MT(SERVICE_STATE)] = { iked_service_event },
+	[MT(IFACE_EVENT)] = { iked_iface_event },
 };
 
 static void
@@ -342,6 +344,7 @@ iked_on_state(struct bus *bus, enum bus_state state, void *ctx)
 
 	if (state != BUS_REGISTERED)
 		return;
+	iked_health_sync(ctx);
 	if (bus_request(bus, "configd", MT(CONFIG_GET_SNAPSHOT), &req.base,
 	    IKED_CONFIG_TIMEOUT_MS, iked_config_reply, ctx, 0) == 0)
 		log_warn("asking configd for the configuration");

@@ -259,6 +259,20 @@ iked_tunnel_id(const char *ss, const char *rule, const char *term)
 	return h != 0 ? h : 1;
 }
 
+/* The PIC of the service set: ms-0/0/0 of its service interface ms-0/0/0.1. */
+static void
+iked_tunnel_pic(const Picsec__V1__ServiceSet *ss, char *out, size_t len)
+{
+	const char *ifl = ss->style == PICSEC__V1__SERVICE_STYLE__SERVICE_STYLE_NEXT_HOP ?
+	    ss->inside_service_interface : ss->service_interface;
+	const char *dot = ifl != NULL ? strrchr(ifl, '.') : NULL;
+
+	if (dot == NULL || (size_t)(dot - ifl) >= len)
+		out[0] = '\0';
+	else
+		snprintf(out, len, "%.*s", (int)(dot - ifl), ifl);
+}
+
 static struct iked_tunnel *
 iked_tunnel_new(const Picsec__V1__ConfigSnapshot *snap, const Picsec__V1__ServiceSet *ss,
     const Picsec__V1__Rule *rule, const Picsec__V1__Term *term, char *err, size_t errlen)
@@ -313,6 +327,12 @@ iked_tunnel_new(const Picsec__V1__ConfigSnapshot *snap, const Picsec__V1__Servic
 	iked_ts(term->source_address, &t->cfg.local_ts);
 	iked_ts(term->destination_address, &t->cfg.remote_ts);
 	t->establish = vpn->establish_tunnels;
+	t->clear_ike_on_pic = vpn->clear_ike_sas_on_pic_restart;
+	t->clear_ipsec_on_pic = vpn->clear_ipsec_sas_on_pic_restart;
+	t->gw_interface = ss->local_gateway->gw_interface != NULL &&
+	    ss->local_gateway->gw_interface[0] != '\0';
+	t->next_hop = ss->style == PICSEC__V1__SERVICE_STYLE__SERVICE_STYLE_NEXT_HOP;
+	iked_tunnel_pic(ss, t->pic, sizeof(t->pic));
 	t->cfg.no_natt = vpn->disable_natt || ss->no_nat_traversal;
 	t->cfg.force_encap = ss->udp_encapsulate_dest_port != 0 && !t->cfg.no_natt;
 	t->dpd = term->initiate_dead_peer_detection || term->dead_peer_detection != NULL;

@@ -47,12 +47,15 @@ sadb_config(struct sadb *sd, const Picsec__V1__ConfigSnapshot *snap)
 	}
 	sd->have_config = true;
 	sd->config_generation = snap->generation;
+	sd->clear_ipsec_on_pic = snap->ipsec_vpn != NULL &&
+	    snap->ipsec_vpn->clear_ipsec_sas_on_pic_restart;
 	sadb_dynamic_carry(sd, want, &gone, &ngone);
 	sadb_apply(sd, want);
 	sadb_lifetimes_arm(sd);
 	if (ngone > 0)
 		sadb_dynamic_removed(sd, gone, ngone, "its term is no longer configured");
 	free(gone);
+	sadb_health_sync(sd); /* new gw-interface gateways: are they there? */
 }
 
 struct sadb *
@@ -96,6 +99,7 @@ sadb_new(struct ev_loop *loop, struct bus *bus, const struct sadb_options *opts,
 		snprintf(err, errlen, "cannot subscribe on the bus");
 		goto fail;
 	}
+	sadb_health_subscribe(sd);
 	log_info("stream incarnation %016llx", (unsigned long long)sd->incarnation);
 	return sd;
 fail:
@@ -113,6 +117,7 @@ sadb_free(struct sadb *sd)
 	if (sd->marks != NULL)
 		sadb_journal_flush(sd); /* the last reports count */
 	timers_free(sd->timers);
+	sadb_health_free(sd);
 	for (pic = sd->pics; pic != NULL; pic = next) {
 		next = pic->next;
 		sadb_pic_free(pic);

@@ -426,6 +426,8 @@ sadb_set_finish(struct sadb_set *set, const Picsec__V1__ServiceSet *ss)
 	sadb_addr(ss->local_gateway != NULL ? ss->local_gateway->address : NULL, set->local,
 	    &set->local_msg);
 	set->msg.local_gateway = &set->local_msg;
+	set->gw_interface = ss->local_gateway != NULL && ss->local_gateway->gw_interface != NULL &&
+	    ss->local_gateway->gw_interface[0] != '\0';
 	set->msg.applied_interfaces = set->applied;
 	set->msg.n_applied_interfaces = set->napplied;
 	set->msg.remote_prefixes = set->prefix_ptrs;

@@ -154,6 +154,7 @@ sadb_dynamic_install(struct sadb *sd, Picsec__V1__Sa *const *sas, size_t n, uint
 	struct sadb_sa **made = calloc(n + 1, sizeof(*made));
 	struct sadb_sa **group = calloc(n + 1, sizeof(*group));
 	const struct sadb_sa *tmpl;
+	const struct sadb_set *set;
 	size_t i, j;
 	int rc = -1;
 
@@ -171,6 +172,12 @@ sadb_dynamic_install(struct sadb *sd, Picsec__V1__Sa *const *sas, size_t n, uint
 		if (tmpl == NULL) {
 			snprintf(err, errlen, "service set %s has no dynamic term %s/%s",
 			    sas[i]->service_set, sas[i]->rule, sas[i]->term);
+			goto out;
+		}
+		set = sadb_set_find(tmpl->pic, sas[i]->service_set);
+		if (set != NULL && set->withheld) {
+			snprintf(err, errlen, "service set %s: its local gateway or PIC is down "
+			    "(gw-interface)", sas[i]->service_set);
 			goto out;
 		}
 		if ((made[i] = sadb_negotiated(sd, tmpl, sas[i], err, errlen)) == NULL)

@@ -209,6 +209,8 @@ static const struct bus_handler sadb_handlers[] = {
 	[MT(SA_CLEAR)] = { sadb_clear_handler },
 	[MT(SA_INSTALL)] = { sadb_install },
 	[MT(SA_REMOVE)] = { sadb_remove },
+	[MT(SERVICE_STATE)] = { sadb_service_event },
+	[MT(IFACE_EVENT)] = { sadb_iface_event },
 };
 
 static void
@@ -218,6 +220,7 @@ sadb_on_state(struct bus *bus, enum bus_state state, void *ctx)
 
 	if (state != BUS_REGISTERED)
 		return;
+	sadb_health_sync(ctx);
 	/* After every (re)registration: a commit may have gone by meanwhile. */
 	if (bus_request(bus, "configd", MT(CONFIG_GET_SNAPSHOT), &req.base,
 	    SADB_CONFIG_TIMEOUT_MS, sadb_config_reply, ctx, 0) == 0)

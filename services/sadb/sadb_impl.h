@@ -36,6 +36,7 @@ struct sadb_sa {
 	Picsec__V1__IpAddress local_msg, remote_msg;
 	Picsec__V1__IpPrefix src_msg, dst_msg;
 	bool installed;
+	bool withheld;		  /* kept here, not on the PIC: its gw-interface is down */
 	uint64_t created_ns;
 	uint64_t soft_timer, hard_timer; /* timer handles, 0: none */
 	uint64_t bytes;			 /* from the PIC's reports, for kilobyte lifetimes */
@@ -69,6 +70,8 @@ struct sadb_set {
 	struct sadb_dynterm *dynterms;	/* in term order */
 	Picsec__V1__DynamicTerm **dynterm_ptrs;
 	size_t ndynterms;
+	bool gw_interface;		/* local-gateway ... gw-interface */
+	bool withheld;			/* its gateway or PIC is down: SAs Not Installed */
 	Picsec__V1__PicServiceSet msg;
 };
 
@@ -85,6 +88,14 @@ struct sadb_pic {
 	uint64_t applied_incarnation, applied_seq;
 };
 
+/* A PIC or a local gateway address healthd said is down (sadb_health.c). */
+struct sadb_down {
+	struct sadb_down *next;
+	char pic[SADB_NAME_MAX];	/* a PIC, or "" */
+	uint8_t addr[16];		/* or an address */
+	size_t addrlen;
+};
+
 struct sadb {
 	struct ev_loop *loop;
 	struct bus *bus;
@@ -99,6 +110,8 @@ struct sadb {
 	struct u64map *marks;	   /* journal: id -> struct sadb_mark */
 	bool marks_dirty;
 	uint64_t status_timer;
+	bool clear_ipsec_on_pic;   /* clear-ipsec-sas-on-pic-restart */
+	struct sadb_down *downs;
 };
 
 /* sadb_build.c: the PICs, service sets and SAs a snapshot asks for, as new structures in
@@ -154,6 +167,9 @@ unsigned sadb_clear(struct sadb *sd, const char *service_set);
 void sadb_pic_add(struct sadb *sd, struct sadb_pic *pic, struct sadb_sa **sas, size_t n);
 /* Takes SAs out of their PICs quietly; the caller publishes. */
 void sadb_pic_unlink(struct sadb *sd, struct sadb_sa *sa);
+/* Publishes SAs of pic (in or changed). */
+void sadb_pic_publish_upserts(struct sadb *sd, struct sadb_pic *pic, Picsec__V1__Sa **sas,
+    size_t n);
 /* Publishes the removal of ids from pic. */
 void sadb_pic_publish_removes(struct sadb *sd, struct sadb_pic *pic, uint64_t *ids, size_t n);
 
@@ -180,6 +196,17 @@ bool sadb_spi_held(const struct sadb *sd, uint32_t protocol, uint32_t spi, const
     size_t dstlen, uint64_t except_id);
 /* A random SPI (256 and up) unused for this protocol and destination; 0 if none found. */
 uint32_t sadb_spi_alloc(struct sadb *sd, uint32_t protocol, const uint8_t *dst, size_t dstlen);
+
+/* sadb_health.c: "Clearing Security Associations" (clear-ipsec-sas-on-pic-restart,
+ * gw-interface), on healthd's events. */
+/* Whether the set's SAs are to be kept off the PIC now. */
+bool sadb_set_should_withhold(struct sadb *sd, const char *pic, const struct sadb_set *set);
+struct sadb_set *sadb_set_find(struct sadb_pic *pic, const char *name);
+void sadb_health_subscribe(struct sadb *sd);
+void sadb_health_sync(struct sadb *sd);
+void sadb_health_free(struct sadb *sd);
+void sadb_service_event(struct bus_msg *m, const ProtobufCMessage *payload, void *ctx);
+void sadb_iface_event(struct bus_msg *m, const ProtobufCMessage *payload, void *ctx);
 
 /* sadb_handlers.c */
 void sadb_handlers_install(struct sadb *sd);

@@ -177,6 +177,8 @@ sadb_apply_pic(struct sadb *sd, struct sadb_pic *cur, struct sadb_pic *want)
 		free(removes);
 		return;
 	}
+	for (set = want != NULL ? want->sets : NULL; set != NULL; set = set->next)
+		set->withheld = sadb_set_should_withhold(sd, cur->name, set);
 	for (sa = want != NULL ? want->sas : NULL; sa != NULL; sa = sa->next) {
 		old = sadb_pic_sa(cur, sa->id);
 		if (old != NULL) {
@@ -187,14 +189,23 @@ sadb_apply_pic(struct sadb *sd, struct sadb_pic *cur, struct sadb_pic *want)
 		} else {
 			sa->created_ns = realtime_ns();
 		}
-		if (old == NULL || !sadb_sa_same(old, sa)) {
+		/* gw-interface down: kept here, Not Installed, off the PIC. */
+		set = sadb_set_find(want, sa->service_set);
+		sa->withheld = set != NULL && set->withheld;
+		if (sa->withheld) {
+			sa->installed = false;
+			if (old != NULL && !old->withheld)
+				removes[nrm++] = sa->id;
+			continue;
+		}
+		if (old == NULL || old->withheld || !sadb_sa_same(old, sa)) {
 			sa->installed = false; /* until the PIC says it holds the new one */
 			upsert[nup++] = &sa->msg;
 		}
 	}
 	for (sa = cur->sas; sa != NULL; sa = next) {
 		next = sa->next;
-		if (want == NULL || sadb_pic_sa(want, sa->id) == NULL)
+		if ((want == NULL || sadb_pic_sa(want, sa->id) == NULL) && !sa->withheld)
 			removes[nrm++] = sa->id;
 		sadb_sa_forget(sd, sa);
 	}
@@ -275,18 +286,20 @@ sadb_reply_snapshot(struct sadb *sd, struct bus_msg *m, const char *name)
 	snap.incarnation = sd->incarnation;
 	snap.seq = pic != NULL ? pic->seq : 0;
 	snap.service_sets = sadb_set_array(pic, &snap.n_service_sets);
-	snap.n_sas = pic != NULL ? sadb_count_sas(pic) : 0;
-	snap.sas = calloc(snap.n_sas + 1, sizeof(*snap.sas));
+	snap.sas = calloc((pic != NULL ? sadb_count_sas(pic) : 0) + 1, sizeof(*snap.sas));
 	if (snap.service_sets == NULL || snap.sas == NULL) {
 		bus_reply_error(m, ERRC(RESOURCE_EXHAUSTED), "out of memory");
 		goto out;
 	}
 	for (sa = pic != NULL ? pic->sas : NULL; sa != NULL; sa = sa->next) {
+		if (sa->withheld)
+			continue;
 		/* Where to start counting: above anything the journal knows of. */
 		if (sa->msg.direction == PICSEC__V1__SA_DIRECTION__SA_DIRECTION_OUTBOUND)
 			sa->msg.seq_start = sadb_journal_start(sd, sa->id, sa->key_fingerprint);
 		snap.sas[i++] = &sa->msg;
 	}
+	snap.n_sas = i;
 	bus_reply(m, MT(SA_SNAPSHOT), &snap.base);
 out:
 	free(snap.service_sets);
@@ -360,6 +373,13 @@ sadb_pic_publish_removes(struct sadb *sd, struct sadb_pic *pic, uint64_t *ids, s
 }
 
 void
+sadb_pic_publish_upserts(struct sadb *sd, struct sadb_pic *pic, Picsec__V1__Sa **sas, size_t n)
+{
+	if (n > 0)
+		sadb_publish(sd, pic, sas, n, NULL, 0, false);
+}
+
+void
 sadb_pic_add(struct sadb *sd, struct sadb_pic *pic, struct sadb_sa **sas, size_t n)
 {
 	Picsec__V1__Sa **upsert = calloc(n + 1, sizeof(*upsert));
@@ -428,6 +448,8 @@ sadb_clear(struct sadb *sd, const char *service_set)
 			}
 			sa->installed = false;
 			sa->created_ns = realtime_ns();
+			if (sa->withheld)
+				continue; /* it goes to the PIC when its gateway is back */
 			if (sa->msg.direction == PICSEC__V1__SA_DIRECTION__SA_DIRECTION_OUTBOUND)
 				sa->msg.seq_start = sadb_journal_start(sd, sa->id,
 				    sa->key_fingerprint);

@@ -1,6 +1,7 @@
 /* Operational mode: a table of commands (words, with <ARG> for an argument), matched with
  * Junos-style abbreviations: every word may be cut short as long as it stays unique. */
 #include "cli.h"
+#include "cli_system.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@ struct cli_command {
 static const char *const show_ipsec_options[] = { "brief", "detail", "service-set", NULL };
 static const char *const clear_ipsec_options[] = { "service-set", NULL };
 static const char *const show_ike_options[] = { "brief", "detail", NULL };
+static const char *const show_processes_options[] = { "brief", "detail", NULL };
 static const char *const no_options[] = { NULL };
 
 /* Sends a request and prints the error when there is one. */
@@ -240,6 +242,9 @@ static const struct cli_command cli_commands[] = {
 	    "the committed configuration [path] [| display set | display json]", true, NULL, NULL },
 	{ { "show", "system", "commit" }, cli_show_system_commit,
 	    "the stored commits, numbered for rollback", false, NULL, NULL },
+	{ { "show", "system", "processes", "picsec" }, cli_show_system_processes,
+	    "picsec's processes as picsec-healthd sees them [brief | detail]", true,
+	    show_processes_options, NULL },
 	{ { "show", "bus", "services" }, cli_show_bus_services,
 	    "who is registered on the bus", false, NULL, NULL },
 	{ { "show", "bus", "statistics" }, cli_show_bus_statistics,
@@ -263,6 +268,9 @@ static const struct cli_command cli_commands[] = {
 	    clear_ipsec_options, NULL },
 	{ { "clear", "services", "ipsec-vpn", "ipsec", "statistics" }, cli_clear_ipsec_stats,
 	    "reset the PICs' IPsec counters [service-set NAME]", true, clear_ipsec_options, NULL },
+	{ { "show", "chassis", "pic-status" }, cli_show_chassis_pic_status,
+	    "the PICs: Online, Offline, Unresponsive or Starting [PIC-NAME]", true, no_options,
+	    "<PIC-NAME>" },
 	{ { "request", "bus", "ping", "<SERVICE>" }, cli_request_bus_ping,
 	    "ask a service for a liveness answer", false, NULL, NULL },
 	{ { "configure" }, cli_configure_cmd, "enter configuration mode", false, NULL, NULL },

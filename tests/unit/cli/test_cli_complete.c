@@ -44,7 +44,7 @@ Test(cli_complete, the_first_word_is_any_command)
 
 Test(cli_complete, words_follow_the_table_with_abbreviations)
 {
-	ASSERT_CHOICES("show ", "configuration system bus services");
+	ASSERT_CHOICES("show ", "configuration system bus services chassis");
 	ASSERT_CHOICES("show serv", "services");
 	ASSERT_CHOICES("sh ser ipsec-vpn ipsec ", "security-associations statistics");
 	ASSERT_CHOICES("clear services ipsec-vpn ipsec s", "security-associations statistics");

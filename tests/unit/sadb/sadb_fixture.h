@@ -129,6 +129,9 @@ bool fx_prefix_is(const Picsec__V1__IpPrefix *p, const char *dotted, uint32_t le
 /* The wrapped functions (the real ones are __real_NAME). */
 int __wrap_bus_publish(struct bus *bus, const char *topic, int type, const ProtobufCMessage *msg);
 int __wrap_bus_subscribe(struct bus *bus, const char *topic_prefix);
+uint64_t __wrap_bus_request(struct bus *bus, const char *dest, int type,
+    const ProtobufCMessage *msg, unsigned timeout_ms, bus_reply_fn *cb, void *ctx,
+    uint64_t cookie);
 void __wrap_bus_set_handlers(struct bus *bus, const struct bus_handler *table, size_t count,
     void *ctx);
 void __wrap_bus_on_state(struct bus *bus, bus_state_fn *fn, void *ctx);

@@ -1,0 +1,299 @@
+/* "Clearing Security Associations", iked's part: healthd says a PIC went down or came back
+ * ("service.fwd.*") and a local gateway address went away or came back ("iface.*").
+ * - clear-ike-sas-on-pic-restart: the IKE SAs of the tunnels on that PIC are deleted (a
+ *   Delete to the peer each) and negotiated again once the PIC is back;
+ * - clear-ipsec-sas-on-pic-restart: sadb deletes the IPsec SAs; the IKE SA left without its
+ *   Child SA goes too (one Child SA per IKE SA here) and comes back with the PIC;
+ * - gw-interface: while the address or the PIC is down the tunnel sends no IKE triggers
+ *   (held); next-hop sets lose their IKE SAs at once, interface-style ones keep them until
+ *   sadb deletes their Not Installed IPsec SAs when the address comes back.
+ * Every act is published as an SaCleanup on "cleanup.<service-set>". */
+#include "iked_impl.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus.h"
+#include "catalog.h"
+#include "health.pb-c.h"
+#include "log.h"
+
+static struct iked_down *
+iked_down_find(struct iked *ik, const char *pic, const uint8_t *addr)
+{
+	struct iked_down *d;
+
+	for (d = ik->downs; d != NULL; d = d->next) {
+		if (pic != NULL && d->pic[0] != '\0' && strcmp(d->pic, pic) == 0)
+			return d;
+		if (addr != NULL && d->pic[0] == '\0' && memcmp(d->addr, addr, 4) == 0)
+			return d;
+	}
+	return NULL;
+}
+
+/* Notes pic (or addr) as down or up; whether that changed anything. */
+static bool
+iked_down_set(struct iked *ik, const char *pic, const uint8_t *addr, bool down)
+{
+	struct iked_down *d = iked_down_find(ik, pic, addr), **pp;
+
+	if (down == (d != NULL))
+		return false;
+	if (!down) {
+		for (pp = &ik->downs; *pp != d; pp = &(*pp)->next)
+			;
+		*pp = d->next;
+		free(d);
+		return true;
+	}
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		return false;
+	if (pic != NULL)
+		snprintf(d->pic, sizeof(d->pic), "%s", pic);
+	else
+		memcpy(d->addr, addr, 4);
+	d->next = ik->downs;
+	ik->downs = d;
+	return true;
+}
+
+static bool
+iked_tunnel_should_hold(struct iked *ik, const struct iked_tunnel *t)
+{
+	bool pic_down = t->pic[0] != '\0' && iked_down_find(ik, t->pic, NULL) != NULL;
+	bool gw_down = iked_down_find(ik, NULL, t->local) != NULL;
+
+	if (t->gw_interface && (pic_down || gw_down))
+		return true;
+	/* Negotiating towards a PIC that is not there would only be cleared again. */
+	return pic_down && (t->clear_ike_on_pic || t->clear_ipsec_on_pic);
+}
+
+void
+iked_tunnel_restart(struct iked *ik, struct iked_tunnel *t)
+{
+	if (t->held || t->establish != PICSEC__V1__ESTABLISH_TUNNELS__ESTABLISH_IMMEDIATELY)
+		return; /* on-traffic: the PIC's next acquire starts it */
+	iked_initiate(ik, t);
+}
+
+static void
+iked_cleanup_publish(struct iked *ik, const struct iked_tunnel *t,
+    Picsec__V1__CleanupCause cause, size_t ike_sas, const char *detail)
+{
+	Picsec__V1__SaCleanup ev = PICSEC__V1__SA_CLEANUP__INIT;
+	char topic[IKED_NAME_MAX + 16];
+
+	ev.service_set = (char *)(uintptr_t)t->service_set;
+	ev.pic = (char *)(uintptr_t)t->pic;
+	ev.cause = cause;
+	ev.by = (char *)(uintptr_t)"iked";
+	ev.ike_sas_cleared = (uint32_t)ike_sas;
+	ev.detail = (char *)(uintptr_t)detail;
+	ev.triggers_stopped = t->held;
+	snprintf(topic, sizeof(topic), "cleanup.%s", t->service_set);
+	if (bus_publish(ik->bus, topic, MT(SA_CLEANUP), &ev.base) == -1)
+		log_warnx("service set %s: cleanup event not published", t->service_set);
+}
+
+/* A PIC went down (or came back): the tunnels anchored on it. */
+static void
+iked_pic_change(struct iked *ik, const char *pic, bool down, const char *why)
+{
+	struct iked_tunnel *t;
+	char detail[256];
+	size_t n;
+
+	for (t = ik->tunnels; t != NULL; t = t->next) {
+		if (strcmp(t->pic, pic) != 0)
+			continue;
+		t->held = iked_tunnel_should_hold(ik, t);
+		if (!down) {
+			if (t->held)
+				continue;
+			log_info("tunnel %s %s/%s: PIC %s is back", t->service_set, t->rule,
+			    t->term, pic);
+			iked_tunnel_restart(ik, t);
+			continue;
+		}
+		if (t->clear_ike_on_pic) {
+			snprintf(detail, sizeof(detail), "clear-ike-sas-on-pic-restart: PIC %s %s",
+			    pic, why);
+			n = iked_tunnel_close(ik, t, detail);
+			iked_cleanup_publish(ik, t, PICSEC__V1__CLEANUP_CAUSE__CLEANUP_PIC_DOWN, n,
+			    detail);
+		} else if (t->gw_interface) {
+			snprintf(detail, sizeof(detail), "gw-interface: PIC %s %s", pic, why);
+			n = t->next_hop ? iked_tunnel_close(ik, t, detail) : 0;
+			iked_cleanup_publish(ik, t,
+			    PICSEC__V1__CLEANUP_CAUSE__CLEANUP_GATEWAY_PIC_DOWN, n, detail);
+		}
+	}
+}
+
+/* A local gateway address became unusable (or usable again). */
+static void
+iked_gateway_change(struct iked *ik, const uint8_t addr[4], bool down, const char *dev)
+{
+	struct iked_tunnel *t;
+	char detail[256], a[INET_ADDRSTRLEN];
+	size_t n;
+
+	inet_ntop(AF_INET, addr, a, sizeof(a));
+	for (t = ik->tunnels; t != NULL; t = t->next) {
+		if (!t->gw_interface || memcmp(t->local, addr, 4) != 0)
+			continue;
+		t->held = iked_tunnel_should_hold(ik, t);
+		if (!down) {
+			snprintf(detail, sizeof(detail), "gw-interface: local gateway %s is back on "
+			    "%s", a, dev);
+			iked_cleanup_publish(ik, t, PICSEC__V1__CLEANUP_CAUSE__CLEANUP_GATEWAY_UP, 0,
+			    detail);
+			iked_tunnel_restart(ik, t);
+			continue;
+		}
+		snprintf(detail, sizeof(detail), "gw-interface: local gateway %s went away from %s",
+		    a, dev);
+		n = t->next_hop ? iked_tunnel_close(ik, t, detail) : 0;
+		iked_cleanup_publish(ik, t, PICSEC__V1__CLEANUP_CAUSE__CLEANUP_GATEWAY_DOWN, n,
+		    detail);
+	}
+}
+
+void
+iked_service_event(struct bus_msg *m, const ProtobufCMessage *payload, void *ctx)
+{
+	const Picsec__V1__ServiceState *st = (const Picsec__V1__ServiceState *)payload;
+	struct iked *ik = ctx;
+	bool down;
+
+	(void)m;
+	if (strncmp(st->name, "fwd.", 4) != 0 || st->name[4] == '\0')
+		return;
+	if (st->state != PICSEC__V1__SERVICE_STATE_KIND__SERVICE_DOWN &&
+	    st->state != PICSEC__V1__SERVICE_STATE_KIND__SERVICE_UP)
+		return; /* init and unresponsive change nothing yet */
+	down = st->state == PICSEC__V1__SERVICE_STATE_KIND__SERVICE_DOWN;
+	if (!iked_down_set(ik, st->name + 4, NULL, down))
+		return;
+	log_info("PIC %s is %s%s%s", st->name + 4, down ? "down" : "up", down ? ": " : "",
+	    down ? st->cause : "");
+	iked_pic_change(ik, st->name + 4, down, st->cause);
+}
+
+void
+iked_iface_event(struct bus_msg *m, const ProtobufCMessage *payload, void *ctx)
+{
+	const Picsec__V1__IfaceEvent *ev = (const Picsec__V1__IfaceEvent *)payload;
+	struct iked *ik = ctx;
+
+	struct iked_tunnel *t;
+
+	(void)m;
+	if (ev->address == NULL || ev->address->addr.len != 4)
+		return;
+	/* Only our gateways' addresses are remembered (the host may have many). */
+	for (t = ik->tunnels; t != NULL; t = t->next) {
+		if (memcmp(t->local, ev->address->addr.data, 4) == 0)
+			break;
+	}
+	if (t == NULL && !iked_down_set(ik, NULL, ev->address->addr.data, false))
+		return;
+	if (iked_down_set(ik, NULL, ev->address->addr.data, !ev->usable))
+		iked_gateway_change(ik, ev->address->addr.data, !ev->usable, ev->device);
+}
+
+static void
+iked_iface_reply(struct bus *bus, const struct bus_result *res, void *ctx, uint64_t cookie)
+{
+	const Picsec__V1__IfaceState *st = (const Picsec__V1__IfaceState *)res->msg;
+
+	(void)bus;
+	(void)cookie;
+	if (res->type != MT(IFACE_STATE))
+		return; /* no healthd: nothing is known to be down */
+	for (size_t i = 0; i < st->n_addresses; i++)
+		iked_iface_event(NULL, &st->addresses[i]->base, ctx);
+}
+
+static void
+iked_services_reply(struct bus *bus, const struct bus_result *res, void *ctx, uint64_t cookie)
+{
+	const Picsec__V1__ServiceList *list = (const Picsec__V1__ServiceList *)res->msg;
+	Picsec__V1__ServiceState st = PICSEC__V1__SERVICE_STATE__INIT;
+
+	(void)bus;
+	(void)cookie;
+	if (res->type != MT(SERVICE_LIST))
+		return;
+	for (size_t i = 0; i < list->n_services; i++) {
+		st.name = list->services[i]->name;
+		st.state = list->services[i]->state;
+		st.cause = list->services[i]->last_cause;
+		iked_service_event(NULL, &st.base, ctx);
+	}
+}
+
+void
+iked_health_sync(struct iked *ik)
+{
+	Picsec__V1__IfaceGetState q = PICSEC__V1__IFACE_GET_STATE__INIT;
+	Picsec__V1__ServiceGetList sq = PICSEC__V1__SERVICE_GET_LIST__INIT;
+	Picsec__V1__IpAddress *ips = NULL, **ptrs = NULL;
+	struct iked_tunnel *t;
+	size_t n = 0;
+
+	for (t = ik->tunnels; t != NULL; t = t->next)
+		n++;
+	if (n > 0 && ((ips = calloc(n, sizeof(*ips))) == NULL ||
+	    (ptrs = calloc(n, sizeof(*ptrs))) == NULL))
+		goto out;
+	for (t = ik->tunnels; t != NULL; t = t->next) {
+		if (!t->gw_interface)
+			continue;
+		picsec__v1__ip_address__init(&ips[q.n_addresses]);
+		ips[q.n_addresses].addr.data = t->local;
+		ips[q.n_addresses].addr.len = 4;
+		ptrs[q.n_addresses] = &ips[q.n_addresses];
+		q.n_addresses++;
+	}
+	q.addresses = ptrs;
+	/* Quietly: without healthd nothing is known to be down. */
+	if (q.n_addresses > 0)
+		bus_request(ik->bus, "healthd", MT(IFACE_GET_STATE), &q.base, 0, iked_iface_reply,
+		    ik, 0);
+	bus_request(ik->bus, "healthd", MT(SERVICE_GET_LIST), &sq.base, 0, iked_services_reply,
+	    ik, 0);
+out:
+	free(ips);
+	free(ptrs);
+}
+
+void
+iked_health_apply(struct iked *ik)
+{
+	for (struct iked_tunnel *t = ik->tunnels; t != NULL; t = t->next)
+		t->held = iked_tunnel_should_hold(ik, t);
+}
+
+void
+iked_health_subscribe(struct iked *ik)
+{
+	if (bus_subscribe(ik->bus, "service.fwd.") == -1 || bus_subscribe(ik->bus, "iface.") == -1)
+		log_warnx("cannot follow healthd's events: PIC and gateway cleanup is off");
+}
+
+void
+iked_health_free(struct iked *ik)
+{
+	struct iked_down *d, *next;
+
+	for (d = ik->downs; d != NULL; d = next) {
+		next = d->next;
+		free(d);
+	}
+	ik->downs = NULL;
+}
