@@ -6,11 +6,13 @@ set -eu
 
 build_pkgs="meson ninja-build pkg-config gcc clang llvm python3
  libzmq3-dev libprotobuf-c-dev protobuf-c-compiler libsodium-dev libev-dev
- libcriterion-dev libssl-dev libxdp-dev libbpf-dev libmnl-dev libsystemd-dev libedit-dev"
+ libcriterion-dev libssl-dev libxdp-dev libbpf-dev libmnl-dev libsystemd-dev libedit-dev
+ libmicrohttpd-dev"
 # strongSwan for the interop suite (charon with kernel-libipsec, swanctl).
 test_pkgs="valgrind iproute2 procps libclang-rt-14-dev python3-scapy python3-cryptography tcpdump
  iputils-ping ethtool tshark strongswan-charon strongswan-swanctl libcharon-extra-plugins
- libstrongswan-standard-plugins"
+ libstrongswan-standard-plugins
+ podman debootstrap runc python3-yaml"
 demo_pkgs="iproute2 procps iputils-ping ethtool tcpdump"
 # bench/e2e: iperf3, and strongSwan 5.9.8 as the reference (charon + swanctl; kernel-libipsec
 # is in libcharon-extra-plugins, the openssl plugin in libstrongswan-standard-plugins).

@@ -218,8 +218,12 @@ healthd_on_state(struct bus *bus, enum bus_state state, void *ctx)
 	Picsec__V1__BusGetStats q = PICSEC__V1__BUS_GET_STATS__INIT;
 	struct healthd *hd = ctx;
 
-	if (state != BUS_REGISTERED)
+	if (state != BUS_REGISTERED) {
+		/* Off the bus (busd died or restarts): no heartbeat can reach us, so none is
+		 * judged until we are registered again and the grace has passed. */
+		hd->registered_ms = 0;
 		return;
+	}
 	hd->registered_ms = monotonic_ms();
 	/* Nobody's heartbeats reached us meanwhile: the silence starts now. */
 	for (struct hsvc *s = hd->svcs; s != NULL; s = s->next)

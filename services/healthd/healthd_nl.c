@@ -285,6 +285,14 @@ nl_readable(struct ev_loop *loop, ev_io *w, int revents)
 		if ((n = recv(mnl_socket_get_fd(nl->events), buf, sizeof(buf), MSG_DONTWAIT)) < 0) {
 			if (errno == ENOBUFS) {
 				log_warnx("netlink: messages lost: dumping again");
+				/* What is still queued is older than the dump to come: applied
+				 * after it, it would undo newer changes (an address deleted and
+				 * added again would stay deleted). Dropped, bounded. */
+				for (int k = 0; k < 100000; k++) {
+					if (recv(mnl_socket_get_fd(nl->events), buf, sizeof(buf),
+					    MSG_DONTWAIT) < 0 && errno != ENOBUFS)
+						break;
+				}
 				nl_resync(nl);
 				continue;
 			}

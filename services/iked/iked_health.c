@@ -170,8 +170,16 @@ iked_service_event(struct bus_msg *m, const ProtobufCMessage *payload, void *ctx
 	struct iked *ik = ctx;
 	bool down;
 
+	struct iked_tunnel *t;
+
 	(void)m;
-	if (strncmp(st->name, "fwd.", 4) != 0 || st->name[4] == '\0')
+	/* Only PICs our tunnels use are remembered: anyone may publish on service.*. */
+	if (strncmp(st->name, "fwd.", 4) != 0 || st->name[4] == '\0' ||
+	    strlen(st->name + 4) >= IKED_NAME_MAX)
+		return;
+	for (t = ik->tunnels; t != NULL && strcmp(t->pic, st->name + 4) != 0; t = t->next)
+		;
+	if (t == NULL && iked_down_find(ik, st->name + 4, NULL) == NULL)
 		return;
 	if (st->state != PICSEC__V1__SERVICE_STATE_KIND__SERVICE_DOWN &&
 	    st->state != PICSEC__V1__SERVICE_STATE_KIND__SERVICE_UP)

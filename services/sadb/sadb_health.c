@@ -263,14 +263,20 @@ sadb_service_event(struct bus_msg *m, const ProtobufCMessage *payload, void *ctx
 	bool down;
 
 	(void)m;
+	/* A name too long for a PIC would be kept truncated: never matched again, never
+	 * cleared by its UP, one more entry per DOWN. */
 	if (strncmp(st->name, "fwd.", 4) != 0 || st->name[4] == '\0' ||
+	    strlen(st->name + 4) >= SADB_NAME_MAX ||
 	    (st->state != PICSEC__V1__SERVICE_STATE_KIND__SERVICE_DOWN &&
 	    st->state != PICSEC__V1__SERVICE_STATE_KIND__SERVICE_UP))
 		return;
 	down = st->state == PICSEC__V1__SERVICE_STATE_KIND__SERVICE_DOWN;
+	/* Only PICs sadb streams to are remembered: anyone may publish on service.*. */
+	pic = sadb_pic_find(sd, st->name + 4);
+	if (pic == NULL && sadb_down_find(sd, st->name + 4, NULL, 0) == NULL)
+		return;
 	if (!sadb_down_set(sd, st->name + 4, NULL, 0, down))
 		return;
-	pic = sadb_pic_find(sd, st->name + 4);
 	log_info("PIC %s is %s%s%s", st->name + 4, down ? "down" : "up", down ? ": " : "",
 	    down ? st->cause : "");
 	if (down && pic != NULL && sd->clear_ipsec_on_pic) {
