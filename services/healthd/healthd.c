@@ -106,6 +106,10 @@ healthd_heartbeat_event(struct bus_msg *m, const ProtobufCMessage *payload, void
 	    env->incarnation != s->incarnation)
 		return; /* its hello comes first (busd repeats hellos to new subscribers) */
 	hsvc_transition(hd, s, HSVC_HEARTBEAT, NULL);
+	/* Our own heartbeat through busd: busd works (again). */
+	if (strcmp(s->name, "healthd") == 0 && (s = hsvc_find(hd, "busd")) != NULL &&
+	    s->state == HS(UNRESPONSIVE))
+		hsvc_transition(hd, s, HSVC_HEARTBEAT, NULL);
 }
 
 static void

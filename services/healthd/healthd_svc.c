@@ -284,6 +284,21 @@ hsvc_check(struct healthd *hd)
 	/* Without our bus, or just back on it, nobody's heartbeats could reach us. */
 	if (hd->registered_ms == 0 || now - hd->registered_ms < HEALTHD_GRACE_MS)
 		return;
+	/* Our own heartbeats come back through busd: when they do not, busd is stuck (a
+	 * hang, SIGSTOP), not everyone else. */
+	if ((s = hsvc_find(hd, "healthd")) != NULL && s->known && s->heartbeat_ms != 0 &&
+	    now - s->last_heard_ms > HEALTHD_SILENT_BEATS * s->heartbeat_ms) {
+		if ((next = hsvc_find(hd, "busd")) != NULL && next->state == HS(UP)) {
+			snprintf(cause, sizeof(cause), "our own heartbeats have not come back "
+			    "through it for %.1f s", (double)(now - s->last_heard_ms) / 1000.0);
+			hsvc_transition(hd, next, HSVC_SILENT, &(struct hsvc_input){
+			    .cause = cause });
+		}
+		if (next != NULL && next->spec != NULL && next->state == HS(UNRESPONSIVE) &&
+		    (double)(now - s->last_heard_ms) / 1000.0 > hd->opts.hang_timeout)
+			healthd_hang_kill(hd, next);
+		return;
+	}
 	for (s = hd->svcs; s != NULL; s = next) {
 		next = s->next;
 		if (!s->known || s->heartbeat_ms == 0 || strcmp(s->name, "healthd") == 0)
