@@ -13,30 +13,12 @@
 
 #include "catalog.h"
 #include "pbprint.h"
+#include "cli_words.h"
 
 #define IKE_PROTO(x) PICSEC__V1__IPSEC_PROTOCOL__IPSEC_PROTOCOL_##x
 
 static const char *const ike_keywords[] = { "brief", "detail", NULL };
 
-/* The keyword word stands for: itself, or as in Junos any prefix of exactly one. */
-static const char *
-ike_keyword(const char *word)
-{
-	const char *const *k;
-	const char *found = NULL;
-	size_t len = strlen(word);
-
-	for (k = ike_keywords; len > 0 && *k != NULL; k++) {
-		if (strncmp(*k, word, len) != 0)
-			continue;
-		if (strcmp(*k, word) == 0)
-			return *k;
-		if (found != NULL)
-			return NULL;
-		found = *k;
-	}
-	return found;
-}
 
 int
 cli_ike_parse_args(char **args, int nargs, bool keywords, struct cli_ike_args *a, char *err,
@@ -48,7 +30,7 @@ cli_ike_parse_args(char **args, int nargs, bool keywords, struct cli_ike_args *a
 
 	memset(a, 0, sizeof(*a));
 	for (i = 0; i < nargs; i++) {
-		if (keywords && (k = ike_keyword(args[i])) != NULL) {
+		if (keywords && (k = cli_keyword(args[i], ike_keywords)) != NULL) {
 			a->detail = strcmp(k, "detail") == 0;
 			continue;
 		}

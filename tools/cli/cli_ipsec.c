@@ -10,6 +10,7 @@
 
 #include "bus.h"
 #include "catalog.h"
+#include "cli_words.h"
 #include "envelope.h"
 
 struct ipsec_opts {
@@ -20,24 +21,6 @@ struct ipsec_opts {
 static const char *const show_keywords[] = { "brief", "detail", "service-set", NULL };
 static const char *const clear_keywords[] = { "service-set", NULL };
 
-/* The keyword word stands for: itself, or as in Junos any prefix of exactly one. */
-static const char *
-ipsec_keyword(const char *word, const char *const *keywords)
-{
-	const char *found = NULL;
-	size_t len = strlen(word);
-
-	for (; len > 0 && *keywords != NULL; keywords++) {
-		if (strncmp(*keywords, word, len) != 0)
-			continue;
-		if (strcmp(*keywords, word) == 0)
-			return *keywords;
-		if (found != NULL)
-			return NULL;
-		found = *keywords;
-	}
-	return found;
-}
 
 /* The optional words, in any order: [brief | detail] [service-set NAME]. */
 static int
@@ -49,7 +32,7 @@ ipsec_parse(char **args, int nargs, const char *const *keywords, struct ipsec_op
 	o->detail = false;
 	o->service_set = "";
 	for (i = 0; i < nargs; i++) {
-		if ((k = ipsec_keyword(args[i], keywords)) == NULL) {
+		if ((k = cli_keyword(args[i], keywords)) == NULL) {
 			fprintf(stderr, "error: unexpected '%s' (expected %s)\n", args[i],
 			    keywords == show_keywords ? "brief, detail or service-set NAME" :
 			    "service-set NAME");

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "catalog.h"
+#include "cli_words.h"
 
 #define STATE(x) PICSEC__V1__SERVICE_STATE_KIND__SERVICE_##x
 
@@ -23,25 +24,6 @@ static const char fwd_prefix[] = "fwd.";
  */
 static const char *const proc_keywords[] = { "brief", "detail", NULL };
 
-/* The keyword word stands for: itself, or any prefix of exactly one. */
-static const char *
-proc_keyword(const char *word)
-{
-	const char *const *k;
-	const char *found = NULL;
-	size_t len = strlen(word);
-
-	for (k = proc_keywords; len > 0 && *k != NULL; k++) {
-		if (strncmp(*k, word, len) != 0)
-			continue;
-		if (strcmp(*k, word) == 0)
-			return *k;
-		if (found != NULL)
-			return NULL;
-		found = *k;
-	}
-	return found;
-}
 
 int
 cli_proc_parse_args(char **args, int nargs, enum cli_proc_view *view, char *err,
@@ -52,7 +34,7 @@ cli_proc_parse_args(char **args, int nargs, enum cli_proc_view *view, char *err,
 
 	*view = CLI_PROC_NORMAL;
 	for (i = 0; i < nargs; i++) {
-		if ((k = proc_keyword(args[i])) == NULL) {
+		if ((k = cli_keyword(args[i], proc_keywords)) == NULL) {
 			snprintf(err, errlen, "invalid argument '%s' (expected brief or detail)",
 			    args[i]);
 			return -1;
