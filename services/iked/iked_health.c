@@ -7,7 +7,8 @@
  * - gw-interface: while the address or the PIC is down the tunnel sends no IKE triggers
  *   (held); next-hop sets lose their IKE SAs at once, interface-style ones keep them until
  *   sadb deletes their Not Installed IPsec SAs when the address comes back.
- * Every act is published as an SaCleanup on "cleanup.<service-set>". */
+ * Every act is published as an SaCleanup on "cleanup.<service-set>".
+ * And sadb itself ("service.sadb"): one that restarted has none of the negotiated SAs. */
 #include "iked_impl.h"
 
 #include <arpa/inet.h>
@@ -19,6 +20,7 @@
 #include "catalog.h"
 #include "health.pb-c.h"
 #include "log.h"
+#include "u64map.h"
 
 static struct iked_down *
 iked_down_find(struct iked *ik, const char *pic, const uint8_t *addr)
@@ -163,6 +165,54 @@ iked_gateway_change(struct iked *ik, const uint8_t addr[4], bool down, const cha
 	}
 }
 
+struct child_ids {
+	uint64_t *ids;
+	size_t n, cap;
+};
+
+static void
+iked_child_ids_one(uint64_t key, void *value, void *arg)
+{
+	struct iked_sa *sa = value;
+	struct child_ids *w = arg;
+
+	(void)key;
+	for (size_t i = 0; i < IKED_MAX_CHILDREN; i++) {
+		for (size_t k = 0; k < 2 && sa->children[i].used; k++) {
+			if (sa->children[i].ids[k] == 0)
+				continue;
+			if (w->ids != NULL && w->n < w->cap)
+				w->ids[w->n] = sa->children[i].ids[k];
+			w->n++;
+		}
+	}
+}
+
+/* sadb came back as a new process: the negotiated SAs were in the old one's memory only
+ * (the new one streams the PIC a snapshot without them) and their keys are wiped here
+ * once installed, so they cannot be installed again. Each Child SA is as if sadb had
+ * removed it: the IKE SA goes and the tunnel negotiates anew. The SPIs at hand were the
+ * old sadb's to give: the new one is asked for its own. */
+static void
+iked_sadb_restarted(struct iked *ik)
+{
+	struct child_ids w = { 0 };
+
+	for (struct iked_pool *p = ik->pools; p != NULL; p = p->next) {
+		p->n = 0;
+		p->asking = false;
+	}
+	u64map_foreach(ik->sas, iked_child_ids_one, &w);
+	log_info("sadb restarted: %zu negotiated SAs went with it: negotiating anew", w.n);
+	if (w.n == 0 || (w.ids = calloc(w.n, sizeof(*w.ids))) == NULL)
+		return;
+	w.cap = w.n;
+	w.n = 0;
+	u64map_foreach(ik->sas, iked_child_ids_one, &w);
+	iked_sadb_gone(ik, w.ids, w.n, "sadb restarted");
+	free(w.ids);
+}
+
 void
 iked_service_event(struct bus_msg *m, const ProtobufCMessage *payload, void *ctx)
 {
@@ -173,6 +223,16 @@ iked_service_event(struct bus_msg *m, const ProtobufCMessage *payload, void *ctx
 	struct iked_tunnel *t;
 
 	(void)m;
+	if (strcmp(st->name, "sadb") == 0) {
+		/* healthd says the same incarnation again when it restarts (adopting it). */
+		if (st->state == PICSEC__V1__SERVICE_STATE_KIND__SERVICE_UP &&
+		    st->incarnation != 0) {
+			if (ik->sadb_incarnation != 0 && st->incarnation != ik->sadb_incarnation)
+				iked_sadb_restarted(ik);
+			ik->sadb_incarnation = st->incarnation;
+		}
+		return;
+	}
 	/* Only PICs our tunnels use are remembered: anyone may publish on service.*. */
 	if (strncmp(st->name, "fwd.", 4) != 0 || st->name[4] == '\0' ||
 	    strlen(st->name + 4) >= IKED_NAME_MAX)
@@ -241,6 +301,7 @@ iked_services_reply(struct bus *bus, const struct bus_result *res, void *ctx, ui
 		st.name = list->services[i]->name;
 		st.state = list->services[i]->state;
 		st.cause = list->services[i]->last_cause;
+		st.incarnation = list->services[i]->incarnation;
 		iked_service_event(NULL, &st.base, ctx);
 	}
 }
@@ -290,7 +351,8 @@ iked_health_apply(struct iked *ik)
 void
 iked_health_subscribe(struct iked *ik)
 {
-	if (bus_subscribe(ik->bus, "service.fwd.") == -1 || bus_subscribe(ik->bus, "iface.") == -1)
+	if (bus_subscribe(ik->bus, "service.fwd.") == -1 || bus_subscribe(ik->bus, "iface.") == -1 ||
+	    bus_subscribe(ik->bus, "service.sadb") == -1)
 		log_warnx("cannot follow healthd's events: PIC and gateway cleanup is off");
 }
 

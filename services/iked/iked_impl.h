@@ -135,6 +135,7 @@ struct iked {
 	uint8_t cookie_secret[32];
 	Picsec__V1__IkeStats stats;
 	struct iked_down *downs;
+	uint64_t sadb_incarnation;	/* sadb's, as healthd last said it (iked_health.c) */
 };
 
 /* iked_tunnel.c: the tunnels of a configuration. */
