@@ -294,9 +294,16 @@ sadb_reply_snapshot(struct sadb *sd, struct bus_msg *m, const char *name)
 	for (sa = pic != NULL ? pic->sas : NULL; sa != NULL; sa = sa->next) {
 		if (sa->withheld)
 			continue;
-		/* Where to start counting: above anything the journal knows of. */
-		if (sa->msg.direction == PICSEC__V1__SA_DIRECTION__SA_DIRECTION_OUTBOUND)
+		/* Where to start counting: above anything the journal knows of. One it has
+		 * no mark for yet was on the stream all the same: a PIC that died before its
+		 * first report (every second) may have sent numbers under it, so one that
+		 * asks now starts above the margin. A PIC that holds the SA keeps counting
+		 * (seq_start is not part of what it compares). */
+		if (sa->msg.direction == PICSEC__V1__SA_DIRECTION__SA_DIRECTION_OUTBOUND) {
 			sa->msg.seq_start = sadb_journal_start(sd, sa->id, sa->key_fingerprint);
+			if (sa->msg.seq_start == 0)
+				sa->msg.seq_start = SADB_SEQ_MARGIN;
+		}
 		snap.sas[i++] = &sa->msg;
 	}
 	snap.n_sas = i;
