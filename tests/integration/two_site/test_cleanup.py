@@ -65,25 +65,8 @@ def up(tmp, style, kind, statements=(), gw_interface=False):
               " gw-interface" if gw_interface else ""))
 
 
-def installed_spis(gw):
-    sas = ts.cli_json(gw, "show", "services", "ipsec-vpn", "ipsec", "security-associations",
-                      "detail")
-    out = []
-
-    def walk(o):
-        if isinstance(o, dict):
-            if "sa-spi" in o and o.get("sa-state") == "installed":
-                out.append(o["sa-spi"])
-            for v in o.values():
-                walk(v)
-        elif isinstance(o, list):
-            for v in o:
-                walk(v)
-    walk(sas)
-    return sorted(out)
-
-
 def all_sas(gw):
+    """(SPI, state, type) of every SA the gateway's sadb lists."""
     sas = ts.cli_json(gw, "show", "services", "ipsec-vpn", "ipsec", "security-associations",
                       "detail")
     out = []
@@ -99,6 +82,10 @@ def all_sas(gw):
                 walk(v)
     walk(sas)
     return sorted(out)
+
+
+def installed_spis(gw):
+    return sorted(spi for spi, state, _ in all_sas(gw) if state == "installed")
 
 
 def ike_cookies(gw):
@@ -174,8 +161,22 @@ def cleanups(evs, by=None):
             (by is None or e["payload"].get("by") == by)]
 
 
+def settled(gw, kind):
+    """Waits (bounded) until the SAs stay the same for a second: both gateways initiate,
+    and the duplicate IKE SA is settled a moment after the first ping (§10)."""
+    last = [None]
+
+    def same():
+        now = (installed_spis(gw), ike_cookies(gw) if kind == "dynamic" else [])
+        stable = now == last[0] and len(now[0]) == 2 and len(now[1]) == (kind == "dynamic")
+        last[0] = now
+        return stable
+    ts.ok(ts.wait_for(same, 15, 1.0), "%s SAs on %s settled: %s" % (kind, gw, last[0]))
+
+
 def pic_restart(tmp, kind, statements, expect_ipsec_cleared, expect_ike_cleared):
     up(tmp, "next-hop", kind, statements)
+    settled("gwA", kind)
     before, ike_before = installed_spis("gwA"), ike_cookies("gwA")
     ev = Events("cleanup.")
     t0 = kill_pic()
@@ -222,6 +223,7 @@ def set_address(present):
 
 def gateway_down(tmp, style, kind):
     up(tmp, style, kind, gw_interface=True)
+    settled("gwA", kind)
     before = installed_spis("gwA")
     ev = Events("cleanup.")
     t0 = time.time()
