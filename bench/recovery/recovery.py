@@ -19,11 +19,9 @@ after the death; traffic back <= 1 s without the clear statements.
 Usage: bench/recovery/recovery.py [--kills N] (default 5 per case). Root; the topology's
 lock is taken (bounded wait)."""
 import argparse
-import json
 import os
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -47,37 +45,6 @@ def ping_back(t0, limit=20.0):
             return time.time() - t0
         time.sleep(0.05)
     return None
-
-
-class Bus:
-    """picsec-busmon on gwA: the JSON lines of the events, with their arrival times."""
-
-    def __init__(self):
-        self.proc = ts.popen("gwA", os.path.join(ts.BUILD, "tools", "busmon",
-                                                 "picsec-busmon"),
-                             "--rundir", RUN + "/gwA", "--json")
-        time.sleep(0.5)
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        out, _ = self.proc.communicate(timeout=10)
-        evs = []
-        for line in out.splitlines():
-            try:
-                e = json.loads(line)
-            except ValueError:
-                continue
-            if e.get("kind") == "event":
-                e["t"] = float(e["payload"].get("since_ns", 0)) / 1e9 \
-                    if e.get("type") == "ServiceState" else _iso(e["received"])
-                evs.append(e)
-        return evs
-
-
-def _iso(s):
-    import datetime
-    return datetime.datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
-        tzinfo=datetime.timezone.utc).timestamp()
 
 
 def fwd_pid():
@@ -105,13 +72,16 @@ def picsec_case(tmp, clear, kills):
         if ping_back(time.time(), 20) is None:
             raise RuntimeError("no tunnel after 20 s")
         for _ in range(kills):
-            bus = Bus()
+            bus = ts.Busmon("gwA")
             pid = fwd_pid()
             t0 = time.time()
             os.kill(pid, signal.SIGKILL)
             back = ping_back(t0)
             time.sleep(0.3)
-            evs = bus.stop()
+            evs = [e for e in bus.stop() if e.get("kind") == "event"]
+            for e in evs:  # healthd's own clock of the change, where it gives one
+                if e.get("type") == "ServiceState":
+                    e["t"] = float(e["payload"].get("since_ns", 0)) / 1e9
             down = [e["t"] - t0 for e in evs if e.get("type") == "ServiceState" and
                     e["payload"].get("state") == "SERVICE_DOWN"]
             clean = [e["t"] - t0 for e in evs if e.get("type") == "SaCleanup"]

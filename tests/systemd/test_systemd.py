@@ -564,9 +564,9 @@ class Booted:
         os.makedirs(self.logdir)
         for t in STUB_TARGETS:
             with open(os.path.join(units, t + '.target'), 'w') as f:
-                f.write('[Unit]\nDescription=stub %s\n' % t)
+                f.write('[Unit]\nDescription=stands in for the host %s (empty)\n' % t)
         with open(os.path.join(units, 'system.slice'), 'w') as f:
-            f.write('[Unit]\nDescription=stub\n')
+            f.write('[Unit]\nDescription=stands in for the host system.slice (empty)\n')
         for unit in UNITS:
             shutil.copy(self.dest + os.path.join(unitdir, unit), units)
         os.symlink('../picsec-fwd@.service',

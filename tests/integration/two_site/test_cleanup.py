@@ -109,34 +109,6 @@ def pings_within(seconds):
     return None
 
 
-class Events:
-    """picsec-busmon on gwA's bus, collecting JSON lines of one topic prefix."""
-
-    def __init__(self, topic):
-        self.proc = ts.popen("gwA", os.path.join(ts.BUILD, "tools", "busmon", "picsec-busmon"),
-                             "--rundir", RUN + "/gwA", "--json", "--topic", topic)
-        time.sleep(0.5)  # subscribed
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        out, _ = self.proc.communicate(timeout=10)
-        evs = []
-        for line in out.splitlines():
-            try:
-                e = json.loads(line)
-            except ValueError:
-                continue
-            e["t"] = _ts(e["received"])
-            evs.append(e)
-        return evs
-
-
-def _ts(iso):
-    import datetime
-    return datetime.datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
-        tzinfo=datetime.timezone.utc).timestamp()
-
-
 def fwd_pid():
     r = ts.run(["pgrep", "-f", "picsec-fwd --rundir %s/gwA --pic" % RUN], check=False)
     return int(r.stdout.split()[0]) if r.stdout.strip() else 0
@@ -178,7 +150,7 @@ def pic_restart(tmp, kind, statements, expect_ipsec_cleared, expect_ike_cleared)
     up(tmp, "next-hop", kind, statements)
     settled("gwA", kind)
     before, ike_before = installed_spis("gwA"), ike_cookies("gwA")
-    ev = Events("cleanup.")
+    ev = ts.Busmon("gwA", "cleanup.")
     t0 = kill_pic()
     time.sleep(2)
     evs = ev.stop()
@@ -225,7 +197,7 @@ def gateway_down(tmp, style, kind):
     up(tmp, style, kind, gw_interface=True)
     settled("gwA", kind)
     before = installed_spis("gwA")
-    ev = Events("cleanup.")
+    ev = ts.Busmon("gwA", "cleanup.")
     t0 = time.time()
     set_address(False)
     time.sleep(2)

@@ -252,3 +252,30 @@ def transfer(total, seconds=0.0, during=None):
         diag("sent: %s %s\nreceived: %s %s" % (tout, terr, rout, rerr))
         return False
     return True
+
+
+class Busmon:
+    """picsec-busmon --json on a gateway's bus (one topic prefix, or all): the messages
+    it saw, each with "t", its arrival time (epoch seconds)."""
+
+    def __init__(self, gw, topic=None):
+        args = ["--rundir", "/run/picsec-two-site/" + gw, "--json"]
+        if topic is not None:
+            args += ["--topic", topic]
+        self.proc = popen(gw, os.path.join(BUILD, "tools", "busmon", "picsec-busmon"), *args)
+        time.sleep(0.5)  # subscribed
+
+    def stop(self):
+        import datetime
+        self.proc.send_signal(15)
+        out, _ = self.proc.communicate(timeout=10)
+        msgs = []
+        for line in out.splitlines():
+            try:
+                m = json.loads(line)
+            except ValueError:
+                continue
+            m["t"] = datetime.datetime.strptime(m["received"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+                tzinfo=datetime.timezone.utc).timestamp()
+            msgs.append(m)
+        return msgs
