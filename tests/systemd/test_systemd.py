@@ -576,6 +576,11 @@ class Booted:
         with open(os.path.join(units, 'service.d', 'test.conf'), 'w') as f:
             f.write('[Service]\nStandardOutput=append:%s/%%n.log\nStandardError=inherit\n'
                     % self.logdir)
+            # LeakSanitizer stops the world with ptrace, which the units' seccomp filter
+            # (the hardening under test) denies: it would fail every exit. The other suites
+            # check leaks; here a sanitized build checks only ASan's and UBSan's errors.
+            if options().get('sanitize') or options().get('b_sanitize', 'none') != 'none':
+                f.write('Environment=ASAN_OPTIONS=detect_leaks=0\n')
         os.makedirs(os.path.join(units, 'picsec-sadb.service.d'))
         with open(os.path.join(units, 'picsec-sadb.service.d', 'watchdog.conf'), 'w') as f:
             f.write('[Service]\nWatchdogSec=2s\n')
@@ -913,7 +918,10 @@ def check_boot(tap):
         wait_until(lambda: not still_up(), 10)
         still = still_up()
         tap.ok(r.returncode == 0 and not still, 'stopping picsec.target stops every unit',
-               r.stdout + ' still: %s' % still)
+               r.stdout + (r.stderr or '') + ' still: %s' % [
+                   (u, booted.show(u, 'ActiveState', 'Result', 'ExecMainStatus'),
+                    booted.log(u)[-600:])
+                   for u in still])
         links = booted.ns('ip', 'link', 'show').stdout
         tap.ok('ms-0-0-0.1' not in links and ' xdp' not in links,
                'the stopped PIC took its veth and XDP program away', links)
