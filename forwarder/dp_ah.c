@@ -24,6 +24,8 @@ ah_icv(struct dp_sa *sa, const struct dp_pkt *p, size_t ip_hlen, uint64_t seq, u
 		{ hi, sizeof(hi) },
 	};
 
+	if (dp_sa_keyed(sa) == -1)
+		return -1;
 	memcpy(ip, d, sizeof(ip));
 	ip[1] = 0;
 	ip[6] = ip[7] = 0;
@@ -64,7 +66,7 @@ dp_ah_verify(struct dp_sa *sa, struct dp_pkt *p, uint64_t *seq, uint8_t *next)
 	}
 	lo = dp_get32(ah + 8);
 	*seq = sa->p.esn ? (uint64_t)dp_esn_high(sa, lo) << 32 | lo : lo;
-	if (!dp_replay_check(&sa->replay, *seq)) {
+	if (!dp_replay_check(sa->replay, *seq)) {
 		sa->c.replay_errors++;
 		return DP_DROP_REPLAY;
 	}

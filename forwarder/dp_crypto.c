@@ -136,18 +136,37 @@ dp_crypto_enable_des(void)
 	return state == 1 ? 0 : -1;
 }
 
+int
+dp_cipher_check(enum dp_enc enc, size_t key_len, char *err, size_t errlen)
+{
+	if (enc >= DP_ENC_COUNT || key_len != dp_encs[enc].key_len) {
+		snprintf(err, errlen, "%s takes a key of %zu bytes, not %zu%s",
+		    dp_enc_name(enc), dp_enc_key_len(enc), key_len, dp_enc_is_aead(enc) ?
+		    " (the AES key, then a 4-byte salt: RFC 4106 §8.1)" : "");
+		return -1;
+	}
+	if (enc == DP_ENC_NULL)
+		return 0;
+	if (enc == DP_ENC_DES_CBC && dp_crypto_enable_des() == -1) {
+		dp_openssl_error(err, errlen, "cannot load OpenSSL's legacy provider for DES");
+		return -1;
+	}
+	if (dp_cipher_algs[enc] == NULL &&
+	    (dp_cipher_algs[enc] = EVP_CIPHER_fetch(NULL, dp_encs[enc].openssl, NULL)) == NULL) {
+		dp_openssl_error(err, errlen, dp_encs[enc].openssl);
+		return -1;
+	}
+	return 0;
+}
+
 struct dp_cipher *
 dp_cipher_new(enum dp_enc enc, bool encrypt, const uint8_t *key, size_t key_len, char *err,
     size_t errlen)
 {
 	struct dp_cipher *c;
 
-	if (enc >= DP_ENC_COUNT || key_len != dp_encs[enc].key_len) {
-		snprintf(err, errlen, "%s takes a key of %zu bytes, not %zu%s",
-		    dp_enc_name(enc), dp_enc_key_len(enc), key_len, dp_enc_is_aead(enc) ?
-		    " (the AES key, then a 4-byte salt: RFC 4106 §8.1)" : "");
+	if (dp_cipher_check(enc, key_len, err, errlen) == -1)
 		return NULL;
-	}
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -155,15 +174,6 @@ dp_cipher_new(enum dp_enc enc, bool encrypt, const uint8_t *key, size_t key_len,
 	c->enc = enc;
 	if (enc == DP_ENC_NULL)
 		return c;
-	if (enc == DP_ENC_DES_CBC && dp_crypto_enable_des() == -1) {
-		dp_openssl_error(err, errlen, "cannot load OpenSSL's legacy provider for DES");
-		goto error;
-	}
-	if (dp_cipher_algs[enc] == NULL &&
-	    (dp_cipher_algs[enc] = EVP_CIPHER_fetch(NULL, dp_encs[enc].openssl, NULL)) == NULL) {
-		dp_openssl_error(err, errlen, dp_encs[enc].openssl);
-		goto error;
-	}
 	if (dp_enc_is_aead(enc)) {
 		/* The salt is the keying material's last 4 bytes, not part of the key. */
 		key_len -= DP_GCM_SALT;
@@ -266,28 +276,36 @@ dp_aead_open(struct dp_cipher *c, const uint8_t *iv, const uint8_t *aad, size_t 
 	return 0;
 }
 
+int
+dp_mac_check(enum dp_auth auth, size_t key_len, char *err, size_t errlen)
+{
+	if (auth == DP_AUTH_NONE || auth >= DP_AUTH_COUNT ||
+	    key_len != dp_auths[auth].key_len) {
+		snprintf(err, errlen, "%s takes a key of %zu bytes, not %zu", dp_auth_name(auth),
+		    dp_auth_key_len(auth), key_len);
+		return -1;
+	}
+	if (dp_hmac == NULL && (dp_hmac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL) {
+		dp_openssl_error(err, errlen, "HMAC");
+		return -1;
+	}
+	return 0;
+}
+
 struct dp_mac *
 dp_mac_new(enum dp_auth auth, const uint8_t *key, size_t key_len, char *err, size_t errlen)
 {
 	OSSL_PARAM params[2];
 	struct dp_mac *m;
 
-	if (auth == DP_AUTH_NONE || auth >= DP_AUTH_COUNT ||
-	    key_len != dp_auths[auth].key_len) {
-		snprintf(err, errlen, "%s takes a key of %zu bytes, not %zu", dp_auth_name(auth),
-		    dp_auth_key_len(auth), key_len);
+	if (dp_mac_check(auth, key_len, err, errlen) == -1)
 		return NULL;
-	}
 	if ((m = calloc(1, sizeof(*m))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
 	m->auth = auth;
 	m->icv_len = dp_auths[auth].icv_len;
-	if (dp_hmac == NULL && (dp_hmac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL) {
-		dp_openssl_error(err, errlen, "HMAC");
-		goto error;
-	}
 	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
 	    (char *)(uintptr_t)dp_auths[auth].digest, 0);
 	params[1] = OSSL_PARAM_construct_end();

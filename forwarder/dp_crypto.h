@@ -1,7 +1,7 @@
 /* The ciphers and MACs of ESP and AH, on OpenSSL EVP: one context per SA and direction,
- * prepared when the SA is installed; per packet only the IV (CBC) or the nonce (GCM) is
- * set or the MAC state reset to the SA's key. Keys live in the contexts and in wiped
- * memory only. */
+ * prepared when the SA's first packet needs it (dp_sa.c); per packet only the IV (CBC) or
+ * the nonce (GCM) is set or the MAC state reset to the SA's key. Keys live in the contexts
+ * and in wiped memory only. */
 #ifndef PICSEC_DP_CRYPTO_H
 #define PICSEC_DP_CRYPTO_H
 
@@ -52,6 +52,11 @@ int dp_crypto_enable_des(void);
 
 struct dp_cipher;
 struct dp_mac;
+
+/* Whether a context of that algorithm with a key of that length can be made (the checks of
+ * dp_cipher_new and dp_mac_new, without a context): 0, or -1 with the reason in err. */
+int dp_cipher_check(enum dp_enc enc, size_t key_len, char *err, size_t errlen);
+int dp_mac_check(enum dp_auth auth, size_t key_len, char *err, size_t errlen);
 
 /* A cipher context for one direction (encrypt or decrypt) with its key; NULL on a bad key
  * length or when OpenSSL refuses (the reason in err). DP_ENC_NULL gives a context that

@@ -48,6 +48,8 @@ esp_seal(struct dp_sa *sa, uint8_t *h, size_t body, uint64_t seq, size_t icv,
 	size_t head = DP_ESP_HDR + sa->iv_len, aad_len;
 	uint8_t aad[12];
 
+	if (dp_sa_keyed(sa) == -1)
+		return -1;
 	if (sa->aead) {
 		/* RFC 4106 §3.1: an IV must never repeat under a key. Neither does the
 		 * sequence number (the SA refuses to wrap it, sadb's journal carries it
@@ -106,6 +108,8 @@ esp_open(struct dp_sa *sa, uint8_t *h, size_t body, uint64_t seq, size_t icv)
 	size_t head = DP_ESP_HDR + sa->iv_len, aad_len;
 	uint8_t want[DP_MAX_ICV], aad[12], *ct = h + head;
 
+	if (dp_sa_keyed(sa) == -1)
+		return DP_DROP_INTERNAL;
 	if (sa->aead) {
 		/* A stream mode: any length opens, so there is no alignment to check. */
 		aad_len = esp_aad(sa, dp_get32(h), seq, aad);
@@ -149,7 +153,7 @@ dp_esp_unwrap(struct dp_sa *sa, struct dp_pkt *p, bool with_icv, uint64_t *seq, 
 	lo = dp_get32(h + 4);
 	*seq = sa->p.esn ? (uint64_t)dp_esn_high(sa, lo) << 32 | lo : lo;
 	/* The replay check is cheap and comes first; marking waits for the ICV. */
-	if (!dp_replay_check(&sa->replay, *seq)) {
+	if (!dp_replay_check(sa->replay, *seq)) {
 		sa->c.replay_errors++;
 		return DP_DROP_REPLAY;
 	}

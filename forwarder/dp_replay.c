@@ -2,12 +2,30 @@
 
 #include <string.h>
 
+/* Whole words only: the window is a ring of 64-bit words. */
+static uint32_t
+dp_replay_round(uint32_t size)
+{
+	return size == 0 ? 0 : size > DP_REPLAY_MAX ? DP_REPLAY_MAX : (size + 63) / 64 * 64;
+}
+
+size_t
+dp_replay_bytes(uint32_t size)
+{
+	return offsetof(struct dp_replay, bits) + dp_replay_round(size) / 8;
+}
+
 void
 dp_replay_init(struct dp_replay *r, uint32_t size)
 {
-	memset(r, 0, sizeof(*r));
-	/* Whole words only: the window is a ring of 64-bit words. */
-	r->size = size == 0 ? 0 : size > DP_REPLAY_MAX ? DP_REPLAY_MAX : (size + 63) / 64 * 64;
+	memset(r, 0, dp_replay_bytes(size));
+	r->size = dp_replay_round(size);
+}
+
+void
+dp_replay_copy(struct dp_replay *dst, const struct dp_replay *src)
+{
+	memcpy(dst, src, dp_replay_bytes(src->size));
 }
 
 static bool
@@ -47,7 +65,7 @@ dp_replay_update(struct dp_replay *r, uint64_t seq)
 		/* Clear the bits of the numbers the window slides over (at most all of it). */
 		n = seq - r->top;
 		if (n >= r->size) {
-			memset(r->bits, 0, sizeof(r->bits));
+			memset(r->bits, 0, r->size / 8);
 		} else {
 			for (i = r->top + 1; i <= seq; i++) {
 				uint64_t b = i % r->size;

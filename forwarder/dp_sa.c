@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 static const char *const dp_result_names[] = {
 	[DP_OK] = "ok",
 	[DP_DROP_AUTH] = "authentication failure",
@@ -59,6 +61,8 @@ dp_sa_new(const struct dp_sa_params *p, char *err, size_t errlen)
 	}
 	sa->p = *p;
 	sa->p.enc_key = sa->p.auth_key = NULL;
+	sa->p.enc_key_len = esp ? p->enc_key_len : 0; /* AH encrypts nothing */
+	sa->p.auth_key_len = mac ? p->auth_key_len : 0;
 	if ((p->proto == DP_PROTO_AH || p->proto == DP_PROTO_BUNDLE) && !mac) {
 		snprintf(err, errlen, "AH needs an authentication algorithm");
 		goto error;
@@ -70,23 +74,55 @@ dp_sa_new(const struct dp_sa_params *p, char *err, size_t errlen)
 	}
 	if (dp_sa_check_aead(p, err, errlen) == -1)
 		goto error;
-	if (esp && (sa->cipher = dp_cipher_new(p->enc, p->dir == DP_DIR_OUT, p->enc_key,
-	    p->enc_key_len, err, errlen)) == NULL)
+	/* Everything the contexts would refuse, refused now: they come with the first packet. */
+	if ((esp && dp_cipher_check(p->enc, p->enc_key_len, err, errlen) == -1) ||
+	    (mac && dp_mac_check(p->auth, p->auth_key_len, err, errlen) == -1))
 		goto error;
-	if (mac && (sa->mac = dp_mac_new(p->auth, p->auth_key, p->auth_key_len, err,
-	    errlen)) == NULL)
+	if (sa->p.enc_key_len + sa->p.auth_key_len > sizeof(sa->keys) ||
+	    (sa->p.enc_key_len > 0 && p->enc_key == NULL) ||
+	    (sa->p.auth_key_len > 0 && p->auth_key == NULL)) {
+		snprintf(err, errlen, "keys missing or too long");
 		goto error;
+	}
+	if (sa->p.enc_key_len > 0)
+		memcpy(sa->keys, p->enc_key, sa->p.enc_key_len);
+	if (sa->p.auth_key_len > 0)
+		memcpy(sa->keys + sa->p.enc_key_len, p->auth_key, sa->p.auth_key_len);
+	if (p->dir == DP_DIR_IN) {
+		if ((sa->replay = malloc(dp_replay_bytes(p->replay_window))) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			goto error;
+		}
+		dp_replay_init(sa->replay, p->replay_window);
+	}
 	sa->aead = esp && dp_enc_is_aead(p->enc);
 	sa->iv_len = esp ? dp_enc_iv_len(p->enc) : 0;
 	sa->block = esp ? dp_enc_block(p->enc) : 1;
 	sa->icv_len = sa->aead ? dp_enc_icv_len(p->enc) : dp_auth_icv_len(p->auth);
 	sa->seq = p->seq_start;
-	dp_replay_init(&sa->replay, p->dir == DP_DIR_IN ? p->replay_window : 0);
 	dp_random((uint8_t *)&sa->ip_id, sizeof(sa->ip_id));
 	return sa;
 error:
 	dp_sa_free(sa);
 	return NULL;
+}
+
+int
+dp_sa_key(struct dp_sa *sa)
+{
+	char err[256];
+
+	if (sa->p.proto != DP_PROTO_AH && sa->cipher == NULL &&
+	    (sa->cipher = dp_cipher_new(sa->p.enc, sa->p.dir == DP_DIR_OUT, sa->keys,
+	    sa->p.enc_key_len, err, sizeof(err))) == NULL)
+		return -1;
+	if (sa->p.auth != DP_AUTH_NONE && sa->mac == NULL &&
+	    (sa->mac = dp_mac_new(sa->p.auth, sa->keys + sa->p.enc_key_len,
+	    sa->p.auth_key_len, err, sizeof(err))) == NULL)
+		return -1;
+	sodium_memzero(sa->keys, sizeof(sa->keys));
+	sa->keyed = true;
+	return 0;
 }
 
 void
@@ -96,6 +132,8 @@ dp_sa_free(struct dp_sa *sa)
 		return;
 	dp_cipher_free(sa->cipher);
 	dp_mac_free(sa->mac);
+	free(sa->replay);
+	sodium_memzero(sa->keys, sizeof(sa->keys));
 	free(sa);
 }
 
@@ -133,19 +171,17 @@ dp_sa_lifetime_bytes(const struct dp_sa *sa)
 void
 dp_sa_inherit(struct dp_sa *sa, const struct dp_sa *old)
 {
-	uint32_t size = sa->replay.size;
-
 	sa->bytes_cleared = dp_sa_lifetime_bytes(old);
-	if (sa->p.dir != DP_DIR_IN || old->p.dir != DP_DIR_IN)
+	if (sa->replay == NULL || old->replay == NULL)
 		return;
-	if (size == old->replay.size) {
-		sa->replay = old->replay;
+	if (sa->replay->size == old->replay->size) {
+		dp_replay_copy(sa->replay, old->replay);
 		return;
 	}
 	/* Another window size: everything up to the old top counts as seen (a late packet
 	 * in the window is dropped once; none is ever accepted twice). */
-	sa->replay.top = old->replay.top;
-	memset(sa->replay.bits, 0xff, sizeof(sa->replay.bits));
+	sa->replay->top = old->replay->top;
+	memset(sa->replay->bits, 0xff, sa->replay->size / 8);
 }
 
 uint64_t
@@ -157,8 +193,8 @@ dp_sa_seq(const struct dp_sa *sa)
 uint32_t
 dp_esn_high(const struct dp_sa *sa, uint32_t lo)
 {
-	uint32_t top_lo = (uint32_t)sa->replay.top, top_hi = (uint32_t)(sa->replay.top >> 32);
-	uint32_t w = sa->replay.size != 0 ? sa->replay.size : UINT32_C(1) << 31;
+	uint32_t top_lo = (uint32_t)sa->replay->top, top_hi = (uint32_t)(sa->replay->top >> 32);
+	uint32_t w = sa->replay->size != 0 ? sa->replay->size : UINT32_C(1) << 31;
 
 	/* RFC 4303 appendix A2.1: the window either lies within one 2^32 block or spans two. */
 	if (top_lo >= w - 1)

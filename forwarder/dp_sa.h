@@ -1,5 +1,5 @@
-/* A security association as the datapath holds it: its parameters, its prepared crypto
- * contexts, its sequence number or replay window, and its counters. Encapsulation and
+/* A security association as the datapath holds it: its parameters, its crypto contexts
+ * (made at its first packet), its sequence number or replay window, and its counters. Encapsulation and
  * decapsulation (dp_esp.c, dp_ah.c) work on one packet in place and count what they drop
  * in the SA's counters. */
 #ifndef PICSEC_DP_SA_H
@@ -77,8 +77,9 @@ const char *dp_result_name(enum dp_result r);
 
 struct dp_sa;
 
-/* Prepares the SA; NULL with the reason in err (bad key length, OpenSSL refused). The
- * keys are copied into the crypto contexts; the caller wipes its own copy. */
+/* Prepares the SA; NULL with the reason in err (bad key length, an algorithm OpenSSL does
+ * not have). The keys are copied (into the crypto contexts, which the first packet makes:
+ * until then into the SA, wiped when it goes); the caller wipes its own copy. */
 struct dp_sa *dp_sa_new(const struct dp_sa_params *p, char *err, size_t errlen);
 /* Frees the contexts (OpenSSL clears the keys). NULL is fine. */
 void dp_sa_free(struct dp_sa *sa);

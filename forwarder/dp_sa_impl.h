@@ -15,20 +15,37 @@ enum {
 	IPPROTO_UDP_ = 17,
 	IPPROTO_IPIP_ = 4,
 	IPPROTO_IPV6_ = 41,
+	DP_KEYS_MAX = 72,	  /* the longest encryption key (GCM's salt too) + integrity key */
 };
 
+/* An SA's OpenSSL contexts (about 1.6 kB with CBC + HMAC, 1.2 kB with GCM) are made when
+ * its first packet needs them, not when it is installed: a PIC holding 100,000 SAs that
+ * mostly idle holds their keys, not their contexts (bench/scale). Until then the keys wait
+ * in keys[], wiped once the contexts have them. */
 struct dp_sa {
-	struct dp_sa_params p; /* key pointers cleared: the keys live in the contexts */
+	struct dp_sa_params p; /* key pointers cleared: the keys live in keys[], then contexts */
 	struct dp_cipher *cipher; /* ESP (and the ESP part of a bundle) */
 	struct dp_mac *mac;	  /* ESP integrity, or AH */
+	struct dp_replay *replay; /* inbound: its window (or, anti-replay off, the top seen) */
 	bool aead;		  /* ESP with GCM: the cipher makes the ICV, no mac */
+	bool keyed;		  /* the contexts are made */
 	size_t iv_len, block, icv_len;
 	uint64_t seq;		  /* outbound: the last sequence number sent */
-	struct dp_replay replay;  /* inbound */
 	uint16_t ip_id;
 	struct dp_sa_counters c;
 	uint64_t bytes_cleared;	  /* counted before the last clear: lifetimes count on */
+	uint8_t keys[DP_KEYS_MAX]; /* until keyed: the encryption key, then the integrity key */
 };
+
+/* dp_sa.c: makes the contexts from keys[] (the first packet); 0 or -1 (out of memory: the
+ * packet is dropped, the next one tries again). */
+int dp_sa_key(struct dp_sa *sa);
+
+static inline int
+dp_sa_keyed(struct dp_sa *sa)
+{
+	return sa->keyed ? 0 : dp_sa_key(sa);
+}
 
 /* A parsed IPv4 header. */
 struct dp_ipv4 {

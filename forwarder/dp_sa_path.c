@@ -283,7 +283,7 @@ dp_sa_decap(struct dp_sa *sa, struct dp_pkt *p)
 	if (r != DP_OK)
 		return r;
 	/* Authentic from here: the window moves even if what is inside is bad. */
-	dp_replay_update(&sa->replay, seq);
+	dp_replay_update(sa->replay, seq);
 	if (sa->p.mode == DP_MODE_TUNNEL && (r = decap_tunnel_inner(sa, p, next)) != DP_OK)
 		return r;
 	inner = p->len;

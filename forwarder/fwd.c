@@ -1,5 +1,10 @@
-/* picsec-fwd's state: the bus, the status it reports every second, the raw socket of the
- * slow path, and the order of setting up and tearing down. */
+/* picsec-fwd's state: the bus, the status it reports every second (and soon after an
+ * update), the raw socket of the slow path, and the order of setting up and tearing down.
+ * The status lists every SA in use, and the usage of those whose sequence number or
+ * counters moved since the last one, not of 100,000 idle ones every second. Every fourth
+ * second, and after a snapshot (a new sadb), of every SA that has either at all: a report
+ * sadb lost leaves its journal behind by no more than four seconds of an SA that went idle
+ * since, what its margin is for (sadb_impl.h: 2^22, four seconds at a million packets). */
 #include "fwd_impl.h"
 
 #include <errno.h>
@@ -15,6 +20,7 @@
 
 #include "bus.h"
 #include "catalog.h"
+#include "envelope.h"
 #include "fwd_bpf.h"
 #include "fwd_nl.h"
 #include "log.h"
@@ -22,14 +28,42 @@
 #include "u64map.h"
 
 static const double fwd_status_seconds = 1.0;
+enum { FWD_STATUS_FULL_EVERY = 4 }; /* periodic reports */
+
+/* A PicStatus's arrays are kept from one to the next (grown with room): 800 kB of ids
+ * allocated anew each time would be fresh pages, page faults, each time. */
+static int
+fwd_status_room(struct fwd *f, size_t nids, size_t nusage)
+{
+	Picsec__V1__SaUsage *u;
+	Picsec__V1__SaUsage **p;
+	uint64_t *ids;
+	size_t cap;
+
+	if (nids > f->st_ids_cap) {
+		cap = nids + nids / 2;
+		if ((ids = reallocarray(f->st_ids, cap, sizeof(*ids))) == NULL)
+			return -1;
+		f->st_ids = ids;
+		f->st_ids_cap = cap;
+	}
+	if (nusage > f->st_usage_cap) {
+		cap = nusage + nusage / 2;
+		if ((u = reallocarray(f->st_usage, cap, sizeof(*u))) == NULL)
+			return -1;
+		f->st_usage = u;
+		if ((p = reallocarray(f->st_usage_ptrs, cap, sizeof(*p))) == NULL)
+			return -1;
+		f->st_usage_ptrs = p;
+		f->st_usage_cap = cap;
+	}
+	return 0;
+}
 
 struct status_build {
 	struct fwd *f;
-	uint64_t *installed;
-	size_t ninstalled;
-	Picsec__V1__SaUsage *usage;
-	Picsec__V1__SaUsage **usage_ptrs;
-	size_t nusage;
+	size_t ninstalled, nusage;
+	bool failed;			/* some usage left out (out of memory) */
 };
 
 static void
@@ -37,40 +71,54 @@ fwd_status_sa(uint64_t id, void *value, void *arg)
 {
 	struct fwd_sa *sa = value;
 	struct status_build *b = arg;
+	struct fwd *f = b->f;
 	const struct dp_sa_counters *c;
 	struct fwd_set *s;
 	Picsec__V1__SaUsage *u;
+	uint64_t packets, seq, stamp;
 
 	if (sa->dp == NULL)
 		return;
 	s = sa->set;
 	if (s != NULL && s->ready)
-		b->installed[b->ninstalled++] = id;
+		f->st_ids[b->ninstalled++] = id;
 	c = dp_sa_counters(sa->dp);
-	u = &b->usage[b->nusage];
+	packets = c->esp_packets + c->ah_packets;
+	seq = sa->outbound ? dp_sa_seq(sa->dp) : 0;
+	/* Both only grow (but for a clear of the counters, which changes the sum too). */
+	stamp = packets + seq;
+	if (stamp == 0 || (stamp == sa->reported && !f->status_full))
+		return; /* nothing sadb does not know */
+	if (b->nusage == f->st_usage_cap && fwd_status_room(f, 0, b->nusage + 64) == -1) {
+		b->failed = true;
+		return;
+	}
+	sa->reported = stamp;
+	u = &f->st_usage[b->nusage++];
 	picsec__v1__sa_usage__init(u);
 	u->id = id;
-	u->seq = sa->outbound ? dp_sa_seq(sa->dp) : 0;
-	u->packets = c->esp_packets + c->ah_packets;
+	u->seq = seq;
+	u->packets = packets;
 	u->bytes = dp_sa_lifetime_bytes(sa->dp); /* not reset by clearing statistics */
-	b->usage_ptrs[b->nusage++] = u;
 }
 
 void
 fwd_publish_status(struct fwd *f)
 {
 	Picsec__V1__PicStatus st = PICSEC__V1__PIC_STATUS__INIT;
-	size_t n = u64map_count(f->sas);
 	struct status_build b = { .f = f };
 	char error[sizeof(f->error) + 200];
 	struct fwd_set *s;
+	size_t i;
 
-	b.installed = calloc(n + 1, sizeof(*b.installed));
-	b.usage = calloc(n + 1, sizeof(*b.usage));
-	b.usage_ptrs = calloc(n + 1, sizeof(*b.usage_ptrs));
-	if (b.installed == NULL || b.usage == NULL || b.usage_ptrs == NULL)
-		goto out;
+	timers_cancel(f->timers, f->status_soon_timer);
+	f->status_soon_timer = 0;
+	f->status_ms = monotonic_ms();
+	if (fwd_status_room(f, u64map_count(f->sas) + 1, 1) == -1)
+		return;
 	u64map_foreach(f->sas, fwd_status_sa, &b);
+	for (i = 0; i < b.nusage; i++)
+		f->st_usage_ptrs[i] = &f->st_usage[i];
 	error[0] = '\0';
 	for (s = f->sets; s != NULL; s = s->next) {
 		if (!s->ready && error[0] == '\0')
@@ -80,16 +128,14 @@ fwd_publish_status(struct fwd *f)
 	st.incarnation = f->incarnation;
 	st.applied_incarnation = f->stream_incarnation;
 	st.applied_seq = f->stream_seq;
-	st.installed = b.installed;
+	st.installed = f->st_ids;
 	st.n_installed = b.ninstalled;
-	st.usage = b.usage_ptrs;
+	st.usage = f->st_usage_ptrs;
 	st.n_usage = b.nusage;
 	st.error = error;
-	bus_publish(f->bus, f->status_topic, MT(PIC_STATUS), &st.base);
-out:
-	free(b.installed);
-	free(b.usage);
-	free(b.usage_ptrs);
+	/* Lost, or some usage left out: all of it next time. */
+	f->status_full = bus_publish(f->bus, f->status_topic, MT(PIC_STATUS), &st.base) == -1 ||
+	    b.failed;
 }
 
 static void
@@ -98,8 +144,34 @@ fwd_status_tick(void *ctx, uint64_t id)
 	struct fwd *f = ctx;
 
 	(void)id;
+	if (++f->status_ticks % FWD_STATUS_FULL_EVERY == 0)
+		f->status_full = true;
 	fwd_publish_status(f);
 	f->status_timer = timers_add(f->timers, fwd_status_seconds, fwd_status_tick, 0);
+}
+
+static void
+fwd_status_soon_tick(void *ctx, uint64_t id)
+{
+	struct fwd *f = ctx;
+
+	(void)id;
+	f->status_soon_timer = 0;
+	fwd_publish_status(f);
+}
+
+void
+fwd_status_soon(struct fwd *f)
+{
+	uint64_t since = monotonic_ms() - f->status_ms;
+
+	if (since >= FWD_STATUS_MS) {
+		fwd_publish_status(f);
+		return;
+	}
+	if (f->status_soon_timer == 0 && (f->status_soon_timer = timers_add(f->timers,
+	    (double)(FWD_STATUS_MS - since) / 1000, fwd_status_soon_tick, 0)) == 0)
+		fwd_publish_status(f);
 }
 
 struct fwd *
@@ -167,6 +239,8 @@ fwd_sa_release(uint64_t id, void *value, void *arg)
 void
 fwd_free(struct fwd *f)
 {
+	struct fwd_sa *sa, *next;
+
 	if (f == NULL)
 		return;
 	if (f->bus != NULL && f->snapshot_req != 0)
@@ -175,6 +249,13 @@ fwd_free(struct fwd *f)
 	fwd_sets_free(f); /* detaches the programs and removes the veths: traffic stops */
 	if (f->sas != NULL)
 		u64map_foreach(f->sas, fwd_sa_release, f);
+	for (sa = f->graveyard; sa != NULL; sa = next) {
+		next = sa->next_gone;
+		fwd_sa_free(f, sa);
+	}
+	free(f->st_ids);
+	free(f->st_usage);
+	free(f->st_usage_ptrs);
 	u64map_free(f->sas);
 	u64map_free(f->inbound);
 	u64map_free(f->inbound_ah);

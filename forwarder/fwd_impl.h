@@ -27,6 +27,8 @@ enum {
 	FWD_NEIGH_RETRY_MS = 100,   /* a peer the kernel has not resolved yet */
 	FWD_ICMP_PER_SECOND = 100, /* "fragmentation needed" messages the PIC sends */
 	FWD_ACQUIRE_MS = 1000,	    /* one SaAcquire per dynamic term at most this often */
+	FWD_SYNC_MS = 50,	    /* SAs coming and going: the SPDs at most this often */
+	FWD_STATUS_MS = 200,	    /* after updates: a PicStatus at most this often */
 };
 
 struct fwd_prefix {
@@ -38,10 +40,12 @@ struct fwd_set_counters {
 	uint64_t invalid_spi, no_sa;
 };
 
-/* One SA the PIC holds. */
+/* One SA the PIC holds. An outbound one with its dp and set is in that set's out (or
+ * pending) array: taken away, it waits in the graveyard with dp NULL (the SPD skips it)
+ * until the next sync of the SPDs. */
 struct fwd_sa {
 	uint64_t id;
-	struct dp_sa *dp;	/* NULL: could not be prepared (see error) */
+	struct dp_sa *dp;	/* NULL: could not be prepared (logged), or gone */
 	char service_set[FWD_NAME_MAX];
 	struct fwd_set *set;	/* the set of that name, NULL when the PIC has none */
 	uint32_t order;
@@ -50,11 +54,11 @@ struct fwd_sa {
 	uint64_t lookup_key;	/* inbound: its key in its protocol's map, 0: none */
 	uint8_t lookup_proto;	/* 50 or 51 */
 	uint8_t key_hash[16];	/* of the keys: the same keys keep the replay window */
+	uint8_t digest[16];	/* of the Sa as received, seq_start zeroed: the same SA */
 	struct fwd_prefix src, dst;
 	uint32_t local, remote;	/* network order */
-	uint8_t *packed;	/* the Sa as received, seq_start zeroed (wiped memory) */
-	size_t packed_len;
-	char error[128];
+	uint64_t reported;	/* packets + sequence number at the last PicStatus with its usage */
+	struct fwd_sa *next_gone; /* in the graveyard */
 };
 
 /* A dynamic term of a service set (establish-tunnels on-traffic): while it has no outbound
@@ -92,11 +96,18 @@ struct fwd_set {
 	struct fwd_xsk *xsk;
 	ev_io io;
 	struct fwd_sa **out;	     /* outbound SAs in term order */
-	size_t nout;
+	size_t nout, out_cap;
+	struct fwd_sa **spare;	     /* what the next sync merges into (then out's) */
+	size_t spare_cap;
+	struct fwd_sa **pending;     /* outbound SAs that came since the last sync */
+	size_t npending, pending_cap;
+	size_t nburied;		     /* out's SAs gone since the last sync */
+	bool dirty;		     /* out has gone SAs, or pending has new ones */
+	unsigned mtu_want;	     /* next-hop style: what out allows (0: not known) */
 	struct fwd_dynterm *dyn;     /* dynamic terms in term order */
 	size_t ndyn;
 	struct fwd_spd_entry *spd;   /* out and the dynamic terms without SAs, in term order */
-	size_t nspd;
+	size_t nspd, spd_cap;
 	struct fwd_set_counters c;
 	uint8_t *packed;	     /* the PicServiceSet as received, to spot changes */
 	size_t packed_len;
@@ -133,6 +144,16 @@ struct fwd {
 	bool synced;
 	uint64_t snapshot_req;	   /* the pending request, 0: none */
 	uint64_t resync_timer, status_timer;
+	uint64_t status_soon_timer, sync_timer;
+	uint64_t status_ms, sync_ms; /* the last PicStatus, the last sync (monotonic) */
+	bool status_full;	   /* the next PicStatus carries every SA's usage */
+	unsigned status_ticks;	   /* periodic PicStatus reports so far */
+	uint64_t *st_ids;	   /* the PicStatus's arrays, kept (fwd.c) */
+	size_t st_ids_cap;
+	Picsec__V1__SaUsage *st_usage;
+	Picsec__V1__SaUsage **st_usage_ptrs;
+	size_t st_usage_cap;
+	struct fwd_sa *graveyard;  /* outbound SAs gone since the last sync */
 
 	struct fwd_set *sets;
 	struct u64map *sas;	   /* id -> struct fwd_sa */
@@ -159,8 +180,13 @@ struct fwd {
 /* fwd_stream.c: the SA set from sadb. */
 void fwd_stream_start(struct fwd *f);
 void fwd_stream_update(struct fwd *f, const Picsec__V1__SaUpdate *up);
-void fwd_publish_status(struct fwd *f);
 void fwd_sa_free(struct fwd *f, struct fwd_sa *sa);
+
+/* fwd.c */
+void fwd_publish_status(struct fwd *f);
+/* A PicStatus now, or within FWD_STATUS_MS of the last one (a burst of updates gets a
+ * few, not one each: every one lists every SA). */
+void fwd_status_soon(struct fwd *f);
 /* An IPv4 prefix of a message as address and mask (any: 0/0). */
 struct fwd_prefix fwd_prefix_of(const Picsec__V1__IpPrefix *p);
 
@@ -168,10 +194,24 @@ struct fwd_prefix fwd_prefix_of(const Picsec__V1__IpPrefix *p);
 struct fwd_set *fwd_set_find(struct fwd *f, const char *name);
 /* Makes the service sets those of the message; keeps the unchanged ones. */
 void fwd_sets_apply(struct fwd *f, Picsec__V1__PicServiceSet *const *sets, size_t n);
-/* Rebuilds the SPDs (and what follows from them: MTUs, tc rules) after the SAs changed. */
-void fwd_sets_refresh(struct fwd *f);
+/* Every SA's set pointer, after sets came or went. */
+void fwd_sas_link(struct fwd *f);
 void fwd_sets_free(struct fwd *f);
 void fwd_outside_close(struct fwd *f);
+
+/* fwd_refresh.c: the SPDs (and what follows from them: MTUs, tc rules) as SAs come and
+ * go. A whole rebuild after a snapshot or new service sets; between them, SAs that come
+ * are queued in their set (fwd_set_take) and SAs that go are buried (fwd_sa_bury), and a
+ * sync merges both, at most every FWD_SYNC_MS: a PIC taking 100,000 SAs one Child SA at
+ * a time does not sort them all for each. */
+void fwd_sets_refresh(struct fwd *f);
+/* A new outbound SA (with its dp and set) for its set's SPD. */
+void fwd_set_take(struct fwd *f, struct fwd_sa *sa);
+/* sa (out of the map already) goes: at once, or, while an SPD holds it, at the next sync
+ * with its keys gone now. */
+void fwd_sa_bury(struct fwd *f, struct fwd_sa *sa);
+/* The sync: now when now or when the last one is FWD_SYNC_MS old, else then. */
+void fwd_sets_sync(struct fwd *f, bool now);
 
 /* fwd_spd.c: the SPD with the dynamic terms, what tc diverts, acquires. */
 /* s's dynamic terms from m, in term order; -1: out of memory. */

@@ -93,13 +93,16 @@ fwd_slow_path(struct fwd *f, const uint8_t *ip, size_t len, uint32_t remote)
 }
 
 /* The first entry, in term order, that takes the packet: an SA, or a dynamic term that
- * waits for one; NULL when no term does. */
+ * waits for one; NULL when no term does. An SA gone since the last sync (no dp) is
+ * passed over (fwd_refresh.c). */
 static struct fwd_spd_entry *
 fwd_spd(const struct fwd_set *s, uint32_t src, uint32_t dst)
 {
 	size_t i;
 
 	for (i = 0; i < s->nspd; i++) {
+		if (s->spd[i].sa != NULL && s->spd[i].sa->dp == NULL)
+			continue;
 		if (fwd_in_prefix(src, &s->spd[i].src) && fwd_in_prefix(dst, &s->spd[i].dst))
 			return &s->spd[i];
 	}

@@ -149,6 +149,8 @@ fwd_set_free(struct fwd *f, struct fwd_set *s)
 		log_warnx("service set %s: %s not deleted", s->name, s->inside);
 	free(s->routes);
 	free(s->out);
+	free(s->spare);
+	free(s->pending);
 	free(s->dyn);
 	free(s->spd);
 	free(s->packed);
@@ -316,7 +318,7 @@ fwd_sa_link(uint64_t id, void *value, void *arg)
 }
 
 /* Every SA's set pointer, after sets came or went (the packet path uses them). */
-static void
+void
 fwd_sas_link(struct fwd *f)
 {
 	u64map_foreach(f->sas, fwd_sa_link, f);
@@ -375,100 +377,6 @@ fwd_sets_apply(struct fwd *f, Picsec__V1__PicServiceSet *const *sets, size_t n)
 	if (f->sets == NULL)
 		fwd_outside_close(f);
 	fwd_outside_gateways(f);
-}
-
-static void
-fwd_spd_add(uint64_t id, void *value, void *arg)
-{
-	struct fwd_sa *sa = value;
-	struct fwd_set *s;
-
-	(void)arg;
-	(void)id;
-	if (!sa->outbound || sa->dp == NULL || (s = sa->set) == NULL || s->out == NULL)
-		return;
-	s->out[s->nout++] = sa;
-}
-
-static int
-fwd_sa_order(const void *a, const void *b)
-{
-	const struct fwd_sa *x = *(const struct fwd_sa *const *)a;
-	const struct fwd_sa *y = *(const struct fwd_sa *const *)b;
-
-	/* One term's SAs during a rekey: the new one carries traffic at once (the old one
-	 * goes when the peer's Delete comes; until then it still decrypts). */
-	if (x->order != y->order)
-		return x->order < y->order ? -1 : 1;
-	return x->arrival > y->arrival ? -1 : x->arrival < y->arrival;
-}
-
-/* The largest inner packet every outbound SA of s carries within limit bytes. */
-static unsigned
-fwd_set_mtu(const struct fwd_set *s, unsigned limit)
-{
-	unsigned mtu = limit;
-	size_t i;
-
-	for (i = 0; i < s->nout; i++) {
-		unsigned l = limit;
-		uint16_t tmtu = dp_sa_params(s->out[i]->dp)->tunnel_mtu;
-
-		if (tmtu != 0 && tmtu < l)
-			l = tmtu;
-		while (mtu > 576 && mtu + dp_sa_overhead(s->out[i]->dp, mtu) > l)
-			mtu--;
-	}
-	return mtu;
-}
-
-void
-fwd_sets_refresh(struct fwd *f)
-{
-	struct tc_divert_rule *rules;
-	struct fwd_set *s;
-	unsigned mtu;
-	size_t n, t;
-	int rc;
-
-	fwd_sas_link(f);
-	for (s = f->sets; s != NULL; s = s->next) {
-		free(s->out);
-		s->nout = 0;
-		s->out = calloc(u64map_count(f->sas) + 1, sizeof(*s->out));
-	}
-	u64map_foreach(f->sas, fwd_spd_add, NULL);
-	for (s = f->sets; s != NULL; s = s->next) {
-		if (s->out != NULL)
-			qsort(s->out, s->nout, sizeof(*s->out), fwd_sa_order);
-		/* Always: the old one may point at SAs that are gone. */
-		fwd_spd_build(s);
-		if (s->out == NULL || !s->ready)
-			continue;
-		/* Next-hop style: the kernel fragments or answers "fragmentation needed" for what
-		 * the route into the veth cannot take. Interface style: tc hands over packets
-		 * sized for the outside device; the PIC does that work (fwd_mtu.c). */
-		mtu = s->style == PICSEC__V1__SERVICE_STYLE__SERVICE_STYLE_NEXT_HOP ?
-		    fwd_set_mtu(s, f->outside_mtu != 0 ? f->outside_mtu : 1500) :
-		    (f->outside_mtu != 0 ? f->outside_mtu : 1500);
-		if (mtu != s->mtu && fwd_nl_link_setup(f->nl, s->inside_ifindex, true, mtu) == 0 &&
-		    fwd_nl_link_setup(f->nl, s->pic_ifindex, true, mtu) == 0)
-			s->mtu = mtu;
-		if (s->ntcs == 0)
-			continue;
-		if ((rules = calloc(s->nout + s->ndyn + 1, sizeof(*rules))) == NULL)
-			continue;
-		n = fwd_divert_rules(s, rules);
-		for (t = 0; t < s->ntcs; t++) {
-			if ((rc = fwd_tc_set_rules(s->tcs[t], rules, n)) == -E2BIG)
-				log_warnx("service set %s: %zu divert rules, the tc program holds "
-				    "%d: the rest of the traffic is not diverted", s->name, n,
-				    TC_DIVERT_MAX);
-			else if (rc != 0)
-				log_warnx("service set %s: tc rules not all set", s->name);
-		}
-		free(rules);
-	}
 }
 
 void

@@ -91,13 +91,19 @@ fwd_spd_put(struct fwd_set *s, struct fwd_prefix src, struct fwd_prefix dst,
 void
 fwd_spd_build(struct fwd_set *s)
 {
+	size_t i = 0, j = 0, need = s->nout + s->ndyn + 1;
 	struct fwd_dynterm *d;
-	size_t i = 0, j = 0;
 
-	free(s->spd);
 	s->nspd = 0;
-	if ((s->spd = calloc(s->nout + s->ndyn + 1, sizeof(*s->spd))) == NULL)
-		return;
+	/* Rebuilt in place, grown with room to spare: a new array each time is fresh pages
+	 * each time (bench/scale: 100,000 SAs). */
+	if (need > s->spd_cap) {
+		free(s->spd);
+		s->spd_cap = 0;
+		if ((s->spd = calloc(need + need / 2, sizeof(*s->spd))) == NULL)
+			return;
+		s->spd_cap = need + need / 2;
+	}
 	/* Both in term order (out with a term's newest SA first): merge. A term's SA is
 	 * out[i] when the term comes up, so it is known there whether it has one. */
 	while (i < s->nout || j < s->ndyn) {

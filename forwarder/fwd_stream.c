@@ -1,7 +1,9 @@
 /* The PIC's SA set, as sadb streams it (DESIGN §2): a snapshot, then numbered updates; a
  * gap or a new sadb incarnation means a new snapshot. Until sadb answers, the PIC keeps
  * what it holds: traffic never waits for sadb. An SA that comes again unchanged keeps its
- * state (sequence number, replay window, counters). */
+ * state (sequence number, replay window, counters). What an SA costs the PIC at rest is
+ * kept small (bench/scale, 100,000 SAs): a digest of its parameters, not their packed
+ * copy, and its keys until its first packet makes its contexts (dp_sa.c). */
 #include "fwd_impl.h"
 
 #include <arpa/inet.h>
@@ -30,7 +32,6 @@ fwd_sa_free(struct fwd *f, struct fwd_sa *sa)
 	    u64map_get(fwd_inbound_map(f, sa->lookup_proto), sa->lookup_key) == sa)
 		u64map_take(fwd_inbound_map(f, sa->lookup_proto), sa->lookup_key);
 	dp_sa_free(sa->dp);
-	wiping_free(sa->packed);
 	free(sa);
 }
 
@@ -88,18 +89,23 @@ fwd_addr_of(const Picsec__V1__IpAddress *a)
 	return v;
 }
 
-/* The Sa packed with seq_start left out: equal bytes, same SA. In wiped memory (keys). */
-static uint8_t *
-fwd_sa_pack(const Picsec__V1__Sa *m, size_t *len)
+/* A digest of the Sa packed with seq_start left out: equal digests, same SA. The packed
+ * bytes (keys among them) are in wiped memory while they exist. -1: out of memory. */
+static int
+fwd_sa_digest(const Picsec__V1__Sa *m, uint8_t out[16])
 {
 	Picsec__V1__Sa copy = *m;
 	uint8_t *buf;
+	size_t len;
 
 	copy.seq_start = 0;
-	*len = protobuf_c_message_get_packed_size(&copy.base);
-	if ((buf = wiping_alloc(*len + 1)) != NULL)
-		protobuf_c_message_pack(&copy.base, buf);
-	return buf;
+	len = protobuf_c_message_get_packed_size(&copy.base);
+	if ((buf = wiping_alloc(len + 1)) == NULL)
+		return -1;
+	protobuf_c_message_pack(&copy.base, buf);
+	crypto_generichash(out, 16, buf, len, NULL, 0);
+	wiping_free(buf);
+	return 0;
 }
 
 /* The proto's algorithms as libpicsec-dp names them; -1 for one this PIC does not have. A
@@ -156,25 +162,26 @@ fwd_auth_of(Picsec__V1__AuthAlgorithm a, enum dp_auth *out)
 	return -1;
 }
 
+/* sa->dp for m, or NULL with the reason in err. */
 static void
-fwd_sa_prepare(struct fwd_sa *sa, const Picsec__V1__Sa *m, uint64_t seq_floor)
+fwd_sa_prepare(struct fwd_sa *sa, const Picsec__V1__Sa *m, uint64_t seq_floor, char *err,
+    size_t errlen)
 {
 	struct dp_sa_params p;
 
 	memset(&p, 0, sizeof(p));
 	if (m->local_gateway == NULL || m->local_gateway->addr.len != 4 ||
 	    m->remote_gateway == NULL || m->remote_gateway->addr.len != 4) {
-		snprintf(sa->error, sizeof(sa->error), "IPv4 gateways only");
+		snprintf(err, errlen, "IPv4 gateways only");
 		return;
 	}
 	if (m->mode != PICSEC__V1__SA_MODE__SA_MODE_TUNNEL) {
-		snprintf(sa->error, sizeof(sa->error), "transport mode SAs are not served by a "
-		    "services PIC");
+		snprintf(err, errlen, "transport mode SAs are not served by a services PIC");
 		return;
 	}
 	if (fwd_enc_of(m->enc_algorithm, &p.enc) == -1 ||
 	    fwd_auth_of(m->auth_algorithm, &p.auth) == -1) {
-		snprintf(sa->error, sizeof(sa->error), "algorithm not supported by this PIC");
+		snprintf(err, errlen, "algorithm not supported by this PIC");
 		return;
 	}
 	p.dir = sa->outbound ? DP_DIR_OUT : DP_DIR_IN;
@@ -183,7 +190,7 @@ fwd_sa_prepare(struct fwd_sa *sa, const Picsec__V1__Sa *m, uint64_t seq_floor)
 	case PICSEC__V1__IPSEC_PROTOCOL__IPSEC_PROTOCOL_AH: p.proto = DP_PROTO_AH; break;
 	case PICSEC__V1__IPSEC_PROTOCOL__IPSEC_PROTOCOL_BUNDLE: p.proto = DP_PROTO_BUNDLE; break;
 	default:
-		snprintf(sa->error, sizeof(sa->error), "unknown protocol %d", (int)m->protocol);
+		snprintf(err, errlen, "unknown protocol %d", (int)m->protocol);
 		return;
 	}
 	p.mode = DP_MODE_TUNNEL;
@@ -210,35 +217,34 @@ fwd_sa_prepare(struct fwd_sa *sa, const Picsec__V1__Sa *m, uint64_t seq_floor)
 	p.tos = m->tos > 255 ? 255 : (uint8_t)m->tos;
 	/* Never below what this PIC already sent under the same key. */
 	p.seq_start = m->seq_start > seq_floor ? m->seq_start : seq_floor;
-	sa->dp = dp_sa_new(&p, sa->error, sizeof(sa->error));
+	sa->dp = dp_sa_new(&p, err, errlen);
 }
 
-/* Makes the PIC hold m: a new SA, or the one it has when unchanged. */
-static void
+/* Makes the PIC hold m: a new SA, or the one it has when unchanged. Whether an SA that an
+ * SPD holds was replaced (its SPD must change now, not at the next sync). */
+static bool
 fwd_sa_upsert(struct fwd *f, const Picsec__V1__Sa *m)
 {
 	struct fwd_sa *old = u64map_get(f->sas, m->id), *sa;
 	uint64_t floor = 0;
-	size_t len;
-	uint8_t *packed = fwd_sa_pack(m, &len);
+	uint8_t digest[16];
+	char err[128] = "";
+	bool replaced;
 
-	if (packed == NULL) {
+	if (fwd_sa_digest(m, digest) == -1) {
 		log_warnx("SA %016llx: out of memory", (unsigned long long)m->id);
-		return;
+		return false;
 	}
-	if (old != NULL && old->packed_len == len && memcmp(old->packed, packed, len) == 0) {
-		wiping_free(packed);
-		return; /* the same SA: keep its state */
-	}
+	if (old != NULL && memcmp(old->digest, digest, sizeof(digest)) == 0)
+		return false; /* the same SA: keep its state */
 	if ((sa = calloc(1, sizeof(*sa))) == NULL) {
-		wiping_free(packed);
 		log_warnx("SA %016llx: out of memory", (unsigned long long)m->id);
-		return;
+		return false;
 	}
 	sa->id = m->id;
-	sa->packed = packed;
-	sa->packed_len = len;
+	memcpy(sa->digest, digest, sizeof(digest));
 	snprintf(sa->service_set, sizeof(sa->service_set), "%s", m->service_set);
+	sa->set = fwd_set_find(f, sa->service_set);
 	sa->order = m->order;
 	sa->arrival = ++f->sa_arrivals;
 	sa->outbound = m->direction == PICSEC__V1__SA_DIRECTION__SA_DIRECTION_OUTBOUND;
@@ -251,10 +257,10 @@ fwd_sa_upsert(struct fwd *f, const Picsec__V1__Sa *m)
 	if (old != NULL && old->dp != NULL && old->outbound && sa->outbound &&
 	    memcmp(old->key_hash, sa->key_hash, sizeof(sa->key_hash)) == 0)
 		floor = dp_sa_seq(old->dp);
-	fwd_sa_prepare(sa, m, floor);
+	fwd_sa_prepare(sa, m, floor, err, sizeof(err));
 	if (sa->dp == NULL)
 		log_warnx("SA %016llx (%s, SPI %u): not installed: %s", (unsigned long long)m->id,
-		    m->service_set, m->spi, sa->error);
+		    m->service_set, m->spi, err);
 	/* ...and inbound, the same replay window: a replacement must not reopen it. */
 	if (old != NULL && old->dp != NULL && sa->dp != NULL &&
 	    memcmp(old->key_hash, sa->key_hash, sizeof(sa->key_hash)) == 0)
@@ -262,10 +268,12 @@ fwd_sa_upsert(struct fwd *f, const Picsec__V1__Sa *m)
 	if (u64map_put(f->sas, sa->id, sa) == -1) {
 		/* The old one stays (the map still holds it): nothing dangles. */
 		fwd_sa_free(f, sa);
-		return;
+		return false;
 	}
-	if (old != NULL)
-		fwd_sa_free(f, old);
+	replaced = old != NULL && old->outbound && old->dp != NULL && old->set != NULL;
+	fwd_sa_bury(f, old);
+	if (sa->outbound && sa->dp != NULL && sa->set != NULL)
+		fwd_set_take(f, sa);
 	if (!sa->outbound && sa->dp != NULL) {
 		/* A bundle is found by its outer header, AH. */
 		struct u64map *map;
@@ -280,12 +288,13 @@ fwd_sa_upsert(struct fwd *f, const Picsec__V1__Sa *m)
 		if (u64map_put(map, sa->lookup_key, sa) == -1)
 			sa->lookup_key = 0;
 	}
+	return replaced;
 }
 
 static void
 fwd_sa_remove(struct fwd *f, uint64_t id)
 {
-	fwd_sa_free(f, u64map_take(f->sas, id));
+	fwd_sa_bury(f, u64map_take(f->sas, id));
 }
 
 struct keep_only {
@@ -329,6 +338,7 @@ fwd_apply_snapshot(struct fwd *f, const Picsec__V1__SaSnapshot *snap)
 	f->stream_incarnation = snap->incarnation;
 	f->stream_seq = snap->seq;
 	f->synced = true;
+	f->status_full = true; /* a new sadb may know nothing of our counters */
 	log_info("snapshot %016llx/%llu: %zu service set%s, %zu SA%s",
 	    (unsigned long long)snap->incarnation, (unsigned long long)snap->seq,
 	    snap->n_service_sets, snap->n_service_sets == 1 ? "" : "s", snap->n_sas,
@@ -373,7 +383,7 @@ fwd_snapshot_reply(struct bus *bus, const struct bus_result *res, void *ctx, uin
 	/* Updates that went by while we asked, newer than the snapshot: ask again. */
 	if (f->seen_seq > snap->seq)
 		fwd_ask_snapshot(f);
-	fwd_publish_status(f);
+	fwd_status_soon(f);
 }
 
 static void
@@ -400,6 +410,7 @@ fwd_stream_start(struct fwd *f)
 void
 fwd_stream_update(struct fwd *f, const Picsec__V1__SaUpdate *up)
 {
+	bool replaced = false;
 	size_t i;
 
 	if (strcmp(up->pic, f->pic) != 0)
@@ -427,8 +438,14 @@ fwd_stream_update(struct fwd *f, const Picsec__V1__SaUpdate *up)
 	for (i = 0; i < up->n_remove; i++)
 		fwd_sa_remove(f, up->remove[i]);
 	for (i = 0; i < up->n_upsert; i++)
-		fwd_sa_upsert(f, up->upsert[i]);
-	fwd_sets_refresh(f);
+		replaced |= fwd_sa_upsert(f, up->upsert[i]);
+	/* New sets: everything anew. An SA replaced under the same id: its SPD at once (the
+	 * old one is passed over already; the new one carries its traffic now). Else the
+	 * SPDs follow within FWD_SYNC_MS. */
+	if (up->service_sets_changed)
+		fwd_sets_refresh(f);
+	else
+		fwd_sets_sync(f, replaced);
 	f->stream_seq = up->seq;
-	fwd_publish_status(f);
+	fwd_status_soon(f);
 }

@@ -85,7 +85,9 @@ sadb_new(struct ev_loop *loop, struct bus *bus, const struct sadb_options *opts,
 	sd->timers = timers_new(loop, sd);
 	sd->sas_by_id = u64map_new();
 	sd->spis = u64map_new();
-	if (sd->timers == NULL || sd->sas_by_id == NULL || sd->spis == NULL) {
+	sd->spis_held = u64map_new();
+	if (sd->timers == NULL || sd->sas_by_id == NULL || sd->spis == NULL ||
+	    sd->spis_held == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -124,6 +126,7 @@ sadb_free(struct sadb *sd)
 	}
 	u64map_free(sd->sas_by_id);
 	u64map_free(sd->spis);
+	sadb_spi_free(sd);
 	sadb_journal_free(sd);
 	free(sd);
 }

@@ -70,7 +70,7 @@ sadb_negotiated(struct sadb *sd, const struct sadb_sa *tmpl, const Picsec__V1__S
 		return NULL;
 	}
 	*sa = *tmpl;
-	sa->next = NULL;
+	sa->next = sa->prev = NULL;
 	sa->enc_key = sadb_secret(neg->enc_key);
 	sa->auth_key = sadb_secret(neg->auth_key);
 	if ((neg->enc_key != NULL && neg->enc_key->material.len > 0 && sa->enc_key == NULL) ||
@@ -213,8 +213,12 @@ sadb_dynamic_install(struct sadb *sd, Picsec__V1__Sa *const *sas, size_t n, uint
 			}
 		}
 		sadb_pic_add(sd, pic, group, k);
+		/* Their own timers: the others' run already. */
+		for (j = 0; j < k; j++) {
+			sadb_spi_installed(sd, group[j]);
+			sadb_lifetime_arm(sd, group[j]);
+		}
 	}
-	sadb_lifetimes_arm(sd);
 	rc = 0;
 out:
 	for (i = 0; i < n; i++)

@@ -25,6 +25,7 @@ enum {
 /* One SA as sadb keeps it. msg is the wire form; its pointers lead into this struct. */
 struct sadb_sa {
 	struct sadb_sa *next;
+	struct sadb_sa *prev;	  /* in its PIC's list (sadb_pic.c), to leave it at once */
 	struct sadb_pic *pic;	  /* the PIC that holds it (PICs live as long as sadb) */
 	uint64_t id;
 	uint64_t key_fingerprint; /* BLAKE2b of the keys: the journal's "same key" */
@@ -106,8 +107,10 @@ struct sadb {
 	bool have_config;
 	struct sadb_pic *pics;
 	struct u64map *sas_by_id;  /* id -> struct sadb_sa, over all PICs */
-	struct u64map *spis;	   /* allocated SPIs (key: protocol << 32 | spi) */
-	struct u64map *marks;	   /* journal: id -> struct sadb_mark */
+	struct u64map *spis;	   /* allocated SPIs not installed yet (sadb_spi.c) */
+	struct u64map *spis_held;  /* the inbound SAs' SPIs (sadb_spi.c) */
+	struct u64map *marks;	   /* journal: (id, key) -> struct sadb_mark */
+	struct u64map *marks_by_id; /* journal: id -> its marks */
 	bool marks_dirty;
 	uint64_t status_timer;
 	bool clear_ipsec_on_pic;   /* clear-ipsec-sas-on-pic-restart */
@@ -175,6 +178,8 @@ void sadb_pic_publish_removes(struct sadb *sd, struct sadb_pic *pic, uint64_t *i
 
 /* sadb_lifetime.c: soft and hard lifetimes, in seconds (timers) and kilobytes (reports). */
 void sadb_lifetimes_arm(struct sadb *sd);
+/* The timers of one SA (those not running yet). */
+void sadb_lifetime_arm(struct sadb *sd, struct sadb_sa *sa);
 void sadb_lifetime_bytes(struct sadb *sd, struct sadb_sa *sa, uint64_t bytes);
 
 /* sadb_journal.c: the highest sequence number each outbound SA reached, on disk (no keys),
@@ -196,6 +201,12 @@ bool sadb_spi_held(const struct sadb *sd, uint32_t protocol, uint32_t spi, const
     size_t dstlen, uint64_t except_id);
 /* A random SPI (256 and up) unused for this protocol and destination; 0 if none found. */
 uint32_t sadb_spi_alloc(struct sadb *sd, uint32_t protocol, const uint8_t *dst, size_t dstlen);
+/* An SA joins or leaves a PIC's list: the SPIs an inbound one holds are counted. */
+void sadb_spi_hold(struct sadb *sd, const struct sadb_sa *sa);
+void sadb_spi_release(struct sadb *sd, const struct sadb_sa *sa);
+/* An allocated SPI is in an SA now: the SA holds it from here on. */
+void sadb_spi_installed(struct sadb *sd, const struct sadb_sa *sa);
+void sadb_spi_free(struct sadb *sd);
 
 /* sadb_health.c: "Clearing Security Associations" (clear-ipsec-sas-on-pic-restart,
  * gw-interface), on healthd's events. */

@@ -16,10 +16,12 @@
 #include "u64map.h"
 
 /* One mark per SA and key: going back to an earlier key (a rollback) finds that key's
- * mark again, not the newer key's. */
+ * mark again, not the newer key's. The marks of one SA are chained from marks_by_id, so
+ * that an SA that goes takes its marks along in one look-up. */
 struct sadb_mark {
 	uint64_t id, fingerprint;
 	uint64_t seq;
+	struct sadb_mark *next;	/* of the same id */
 };
 
 static uint64_t
@@ -40,23 +42,51 @@ sadb_mark_get(struct sadb *sd, uint64_t id, uint64_t fingerprint)
 	return m != NULL && m->id == id && m->fingerprint == fingerprint ? m : NULL;
 }
 
+/* Takes m out of its id's chain. */
+static void
+sadb_mark_unchain(struct sadb *sd, struct sadb_mark *m)
+{
+	struct sadb_mark *p = u64map_get(sd->marks_by_id, m->id);
+
+	if (p == m) {
+		/* Put right after a take never grows the map: it cannot fail. */
+		u64map_take(sd->marks_by_id, m->id);
+		if (m->next != NULL)
+			u64map_put(sd->marks_by_id, m->id, m->next);
+		return;
+	}
+	for (; p != NULL && p->next != m; p = p->next)
+		;
+	if (p != NULL)
+		p->next = m->next;
+}
+
 static struct sadb_mark *
 sadb_mark_put(struct sadb *sd, uint64_t id, uint64_t fingerprint, uint64_t seq)
 {
-	struct sadb_mark *m = sadb_mark_get(sd, id, fingerprint);
+	struct sadb_mark *m = sadb_mark_get(sd, id, fingerprint), *old;
 
 	if (m == NULL) {
 		if ((m = calloc(1, sizeof(*m))) == NULL)
 			return NULL;
 		/* (A key collision of two different marks would replace the older one.) */
-		free(u64map_take(sd->marks, sadb_mark_key(id, fingerprint)));
+		if ((old = u64map_take(sd->marks, sadb_mark_key(id, fingerprint))) != NULL) {
+			sadb_mark_unchain(sd, old);
+			free(old);
+		}
+		m->id = id;
+		m->fingerprint = fingerprint;
+		m->next = u64map_get(sd->marks_by_id, id);
+		if (u64map_put(sd->marks_by_id, id, m) == -1) {
+			free(m);
+			return NULL;
+		}
 		if (u64map_put(sd->marks, sadb_mark_key(id, fingerprint), m) == -1) {
+			sadb_mark_unchain(sd, m);
 			free(m);
 			return NULL;
 		}
 	}
-	m->id = id;
-	m->fingerprint = fingerprint;
 	m->seq = seq;
 	return m;
 }
@@ -69,7 +99,7 @@ sadb_journal_load(struct sadb *sd, char *err, size_t errlen)
 	unsigned n = 0, bad = 0;
 	FILE *f;
 
-	if ((sd->marks = u64map_new()) == NULL) {
+	if ((sd->marks = u64map_new()) == NULL || (sd->marks_by_id = u64map_new()) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -121,7 +151,8 @@ sadb_journal_note(struct sadb *sd, uint64_t id, uint64_t fingerprint, uint64_t s
 {
 	struct sadb_mark *m = sadb_mark_get(sd, id, fingerprint);
 
-	if (m != NULL && seq <= m->seq)
+	/* Nothing sent yet is nothing to remember (a fresh SA starts from 0 anyway). */
+	if ((m != NULL && seq <= m->seq) || (m == NULL && seq == 0))
 		return;
 	if (sadb_mark_put(sd, id, fingerprint, seq) == NULL) {
 		log_warnx("sequence journal: out of memory");
@@ -195,43 +226,31 @@ sadb_mark_free(uint64_t id, void *value, void *arg)
 	free(value);
 }
 
-struct forget_walk {
-	uint64_t id;
-	uint64_t keys[16];
-	size_t n;
-};
-
-static void
-sadb_mark_of(uint64_t key, void *value, void *arg)
-{
-	const struct sadb_mark *m = value;
-	struct forget_walk *w = arg;
-
-	if (m->id == w->id && w->n < sizeof(w->keys) / sizeof(w->keys[0]))
-		w->keys[w->n++] = key;
-}
-
 void
 sadb_journal_forget(struct sadb *sd, uint64_t id)
 {
-	struct forget_walk w = { .id = id };
-	size_t i;
+	struct sadb_mark *m, *next;
+	uint64_t key;
 
-	if (sd->marks == NULL)
+	if (sd->marks_by_id == NULL || (m = u64map_take(sd->marks_by_id, id)) == NULL)
 		return;
-	u64map_foreach(sd->marks, sadb_mark_of, &w);
-	for (i = 0; i < w.n; i++)
-		free(u64map_take(sd->marks, w.keys[i]));
-	if (w.n > 0)
-		sd->marks_dirty = true;
+	for (; m != NULL; m = next) {
+		next = m->next;
+		key = sadb_mark_key(m->id, m->fingerprint);
+		if (u64map_get(sd->marks, key) == m)
+			u64map_take(sd->marks, key);
+		free(m);
+	}
+	sd->marks_dirty = true;
 }
 
 void
 sadb_journal_free(struct sadb *sd)
 {
-	if (sd->marks == NULL)
-		return;
-	u64map_foreach(sd->marks, sadb_mark_free, NULL);
+	if (sd->marks != NULL)
+		u64map_foreach(sd->marks, sadb_mark_free, NULL);
 	u64map_free(sd->marks);
+	u64map_free(sd->marks_by_id);
 	sd->marks = NULL;
+	sd->marks_by_id = NULL;
 }

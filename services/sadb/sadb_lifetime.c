@@ -66,13 +66,9 @@ sadb_left(const struct sadb_sa *sa, uint64_t seconds)
 	return left > 0.001 ? left : 0.001;
 }
 
-static void
-sadb_arm_one(uint64_t id, void *value, void *arg)
+void
+sadb_lifetime_arm(struct sadb *sd, struct sadb_sa *sa)
 {
-	struct sadb_sa *sa = value;
-	struct sadb *sd = arg;
-
-	(void)id;
 	if (sa->msg.soft_lifetime_seconds != 0 && !sa->soft_expired &&
 	    !timers_pending(sd->timers, sa->soft_timer))
 		sa->soft_timer = timers_add(sd->timers,
@@ -80,6 +76,13 @@ sadb_arm_one(uint64_t id, void *value, void *arg)
 	if (sa->msg.hard_lifetime_seconds != 0 && !timers_pending(sd->timers, sa->hard_timer))
 		sa->hard_timer = timers_add(sd->timers,
 		    sadb_left(sa, sa->msg.hard_lifetime_seconds), sadb_hard_timer, sa->id);
+}
+
+static void
+sadb_arm_one(uint64_t id, void *value, void *arg)
+{
+	(void)id;
+	sadb_lifetime_arm(arg, value);
 }
 
 void

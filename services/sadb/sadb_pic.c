@@ -3,6 +3,7 @@
  * gap asks for the snapshot. What the PICs report back says what is installed. */
 #include "sadb_impl.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,16 +27,35 @@ sadb_pic_find(struct sadb *sd, const char *name)
 	return NULL;
 }
 
+/* The SA of pic with that id: one look-up (the PICs report every SA every second). */
 static struct sadb_sa *
-sadb_pic_sa(const struct sadb_pic *pic, uint64_t id)
+sadb_pic_sa(const struct sadb *sd, const struct sadb_pic *pic, uint64_t id)
 {
-	struct sadb_sa *sa;
+	struct sadb_sa *sa = u64map_get(sd->sas_by_id, id);
 
-	for (sa = pic->sas; sa != NULL; sa = sa->next) {
-		if (sa->id == id)
-			return sa;
-	}
-	return NULL;
+	return sa != NULL && sa->pic == pic ? sa : NULL;
+}
+
+/* sa, in pic's list now, joins the indexes. */
+static void
+sadb_sa_index(struct sadb *sd, struct sadb_pic *pic, struct sadb_sa *sa)
+{
+	sa->pic = pic;
+	if (u64map_put(sd->sas_by_id, sa->id, sa) == -1)
+		log_warnx("SA %016llx: out of memory indexing it", (unsigned long long)sa->id);
+	sadb_spi_hold(sd, sa);
+}
+
+/* sa joins pic's list, first. */
+static void
+sadb_pic_link(struct sadb *sd, struct sadb_pic *pic, struct sadb_sa *sa)
+{
+	sa->prev = NULL;
+	sa->next = pic->sas;
+	if (pic->sas != NULL)
+		pic->sas->prev = sa;
+	pic->sas = sa;
+	sadb_sa_index(sd, pic, sa);
 }
 
 static size_t
@@ -105,6 +125,7 @@ out:
 	return same;
 }
 
+/* An SA that left its PIC's list goes: its timers, its indexes, its memory. */
 static void
 sadb_sa_forget(struct sadb *sd, struct sadb_sa *sa)
 {
@@ -113,28 +134,36 @@ sadb_sa_forget(struct sadb *sd, struct sadb_sa *sa)
 	/* A service set moved to another PIC: its SAs, same ids, are indexed there already. */
 	if (u64map_get(sd->sas_by_id, sa->id) == sa)
 		u64map_take(sd->sas_by_id, sa->id);
+	sadb_spi_release(sd, sa);
 	sadb_sa_free(sa);
 }
 
+/* Takes sa (in pic's list) out of it and forgets it. */
 static void
 sadb_pic_remove_quiet(struct sadb *sd, struct sadb_pic *pic, struct sadb_sa *sa)
 {
-	struct sadb_sa **pp;
-
-	for (pp = &pic->sas; *pp != NULL && *pp != sa; pp = &(*pp)->next)
-		;
-	if (*pp != NULL) {
-		*pp = sa->next;
-		sadb_sa_forget(sd, sa);
-	}
+	if (sa->prev != NULL)
+		sa->prev->next = sa->next;
+	else
+		pic->sas = sa->next;
+	if (sa->next != NULL)
+		sa->next->prev = sa->prev;
+	sadb_sa_forget(sd, sa);
 }
+
+/* How an update goes out: with the service sets, and whether its line is logged (a commit's,
+ * a clear's) or left to the debug log (one a Child SA: iked logs each, and 100,000 of
+ * them would be 100,000 lines). */
+enum { PUB_SETS = 1, PUB_QUIET = 2 };
 
 /* Publishes one update of pic: upserts, removals, and its service sets when changed. */
 static void
 sadb_publish(struct sadb *sd, struct sadb_pic *pic, Picsec__V1__Sa **upsert, size_t nup,
-    uint64_t *removes, size_t nrm, bool sets_changed)
+    uint64_t *removes, size_t nrm, int how)
 {
 	Picsec__V1__SaUpdate up = PICSEC__V1__SA_UPDATE__INIT;
+	bool sets_changed = (how & PUB_SETS) != 0;
+	char line[SADB_NAME_MAX + 128];
 
 	up.pic = pic->name;
 	up.incarnation = sd->incarnation;
@@ -153,9 +182,13 @@ sadb_publish(struct sadb *sd, struct sadb_pic *pic, Picsec__V1__Sa **upsert, siz
 	if (bus_publish(sd->bus, pic->topic, MT(SA_UPDATE), &up.base) == -1)
 		log_warnx("PIC %s: update %llu not sent (the PIC will see the gap and ask again)",
 		    pic->name, (unsigned long long)up.seq);
-	log_info("PIC %s: update %llu: %zu SA%s in or changed, %zu out%s", pic->name,
-	    (unsigned long long)up.seq, nup, nup == 1 ? "" : "s", nrm,
+	snprintf(line, sizeof(line), "PIC %s: update %llu: %zu SA%s in or changed, %zu out%s",
+	    pic->name, (unsigned long long)up.seq, nup, nup == 1 ? "" : "s", nrm,
 	    sets_changed ? ", service sets changed" : "");
+	if ((how & PUB_QUIET) != 0)
+		log_debug("%s", line);
+	else
+		log_info("%s", line);
 	free(up.service_sets);
 }
 
@@ -167,20 +200,26 @@ sadb_apply_pic(struct sadb *sd, struct sadb_pic *cur, struct sadb_pic *want)
 	size_t nwant = want != NULL ? sadb_count_sas(want) : 0, ncur = sadb_count_sas(cur);
 	Picsec__V1__Sa **upsert = calloc(nwant + 1, sizeof(*upsert));
 	uint64_t *removes = calloc(ncur + 1, sizeof(*removes));
+	struct u64map *wanted = u64map_new(); /* the ids want has */
 	size_t nup = 0, nrm = 0;
 	bool sets_changed = !sadb_sets_same(cur, want);
 	struct sadb_set *set, *nset;
 
-	if (upsert == NULL || removes == NULL) {
+	if (upsert == NULL || removes == NULL || wanted == NULL) {
 		log_warnx("PIC %s: out of memory: the change waits for the next commit", cur->name);
-		free(upsert);
-		free(removes);
-		return;
+		goto out;
+	}
+	for (sa = want != NULL ? want->sas : NULL; sa != NULL; sa = sa->next) {
+		if (u64map_put(wanted, sa->id, sa) == -1) {
+			log_warnx("PIC %s: out of memory: the change waits for the next commit",
+			    cur->name);
+			goto out;
+		}
 	}
 	for (set = want != NULL ? want->sets : NULL; set != NULL; set = set->next)
 		set->withheld = sadb_set_should_withhold(sd, cur->name, set);
 	for (sa = want != NULL ? want->sas : NULL; sa != NULL; sa = sa->next) {
-		old = sadb_pic_sa(cur, sa->id);
+		old = sadb_pic_sa(sd, cur, sa->id);
 		if (old != NULL) {
 			sa->installed = old->installed;
 			sa->created_ns = old->created_ns;
@@ -205,11 +244,11 @@ sadb_apply_pic(struct sadb *sd, struct sadb_pic *cur, struct sadb_pic *want)
 	}
 	for (sa = cur->sas; sa != NULL; sa = next) {
 		next = sa->next;
-		if ((want == NULL || sadb_pic_sa(want, sa->id) == NULL) && !sa->withheld)
+		if (u64map_get(wanted, sa->id) == NULL && !sa->withheld)
 			removes[nrm++] = sa->id;
 		sadb_sa_forget(sd, sa);
 	}
-	cur->sas = want != NULL ? want->sas : NULL;
+	cur->sas = NULL;
 	for (set = cur->sets; set != NULL; set = nset) {
 		nset = set->next;
 		sadb_set_free(set);
@@ -222,18 +261,20 @@ sadb_apply_pic(struct sadb *sd, struct sadb_pic *cur, struct sadb_pic *want)
 	cur->templates = want != NULL ? want->templates : NULL;
 	for (sa = cur->templates; sa != NULL; sa = sa->next)
 		sa->pic = cur;
+	cur->sas = want != NULL ? want->sas : NULL;
+	for (old = NULL, sa = cur->sas; sa != NULL; old = sa, sa = sa->next) {
+		sa->prev = old;
+		sadb_sa_index(sd, cur, sa);
+	}
 	if (want != NULL) {
 		want->sas = NULL;
 		want->sets = NULL;
 		want->templates = NULL;
 	}
-	for (sa = cur->sas; sa != NULL; sa = sa->next) {
-		sa->pic = cur;
-		if (u64map_put(sd->sas_by_id, sa->id, sa) == -1)
-			log_warnx("SA %016llx: out of memory indexing it", (unsigned long long)sa->id);
-	}
 	if (nup > 0 || nrm > 0 || sets_changed)
-		sadb_publish(sd, cur, upsert, nup, removes, nrm, sets_changed);
+		sadb_publish(sd, cur, upsert, nup, removes, nrm, sets_changed ? PUB_SETS : 0);
+out:
+	u64map_free(wanted);
 	free(upsert);
 	free(removes);
 }
@@ -328,11 +369,11 @@ sadb_pic_status(struct sadb *sd, const Picsec__V1__PicStatus *st)
 	for (sa = pic->sas; sa != NULL; sa = sa->next)
 		sa->installed = false;
 	for (i = 0; i < st->n_installed; i++) {
-		if ((sa = sadb_pic_sa(pic, st->installed[i])) != NULL)
+		if ((sa = sadb_pic_sa(sd, pic, st->installed[i])) != NULL)
 			sa->installed = true;
 	}
 	for (i = 0; i < st->n_usage; i++) {
-		if ((sa = sadb_pic_sa(pic, st->usage[i]->id)) == NULL)
+		if ((sa = sadb_pic_sa(sd, pic, st->usage[i]->id)) == NULL)
 			continue;
 		if (sa->msg.direction == PICSEC__V1__SA_DIRECTION__SA_DIRECTION_OUTBOUND)
 			sadb_journal_note(sd, sa->id, sa->key_fingerprint, st->usage[i]->seq);
@@ -363,7 +404,7 @@ sadb_pic_remove(struct sadb *sd, struct sadb_sa *sa)
 	uint64_t id = sa->id;
 
 	sadb_pic_remove_quiet(sd, pic, sa);
-	sadb_publish(sd, pic, NULL, 0, &id, 1, false);
+	sadb_publish(sd, pic, NULL, 0, &id, 1, PUB_QUIET);
 }
 
 void
@@ -376,14 +417,14 @@ void
 sadb_pic_publish_removes(struct sadb *sd, struct sadb_pic *pic, uint64_t *ids, size_t n)
 {
 	if (n > 0)
-		sadb_publish(sd, pic, NULL, 0, ids, n, false);
+		sadb_publish(sd, pic, NULL, 0, ids, n, PUB_QUIET);
 }
 
 void
 sadb_pic_publish_upserts(struct sadb *sd, struct sadb_pic *pic, Picsec__V1__Sa **sas, size_t n)
 {
 	if (n > 0)
-		sadb_publish(sd, pic, sas, n, NULL, 0, false);
+		sadb_publish(sd, pic, sas, n, NULL, 0, PUB_QUIET);
 }
 
 void
@@ -394,15 +435,10 @@ sadb_pic_add(struct sadb *sd, struct sadb_pic *pic, struct sadb_sa **sas, size_t
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		if ((old = sadb_pic_sa(pic, sas[i]->id)) != NULL)
+		if ((old = sadb_pic_sa(sd, pic, sas[i]->id)) != NULL)
 			sadb_pic_remove_quiet(sd, pic, old);
-		sas[i]->pic = pic;
 		sas[i]->created_ns = realtime_ns();
-		sas[i]->next = pic->sas;
-		pic->sas = sas[i];
-		if (u64map_put(sd->sas_by_id, sas[i]->id, sas[i]) == -1)
-			log_warnx("SA %016llx: out of memory indexing it",
-			    (unsigned long long)sas[i]->id);
+		sadb_pic_link(sd, pic, sas[i]);
 		if (upsert != NULL)
 			upsert[i] = &sas[i]->msg;
 	}
@@ -412,7 +448,7 @@ sadb_pic_add(struct sadb *sd, struct sadb_pic *pic, struct sadb_sa **sas, size_t
 		pic->seq++;
 		return;
 	}
-	sadb_publish(sd, pic, upsert, n, NULL, 0, false);
+	sadb_publish(sd, pic, upsert, n, NULL, 0, PUB_QUIET);
 	free(upsert);
 }
 
@@ -463,9 +499,9 @@ sadb_clear(struct sadb *sd, const char *service_set)
 			again[nagain++] = &sa->msg;
 		}
 		if (nids > 0)
-			sadb_publish(sd, pic, NULL, 0, ids, nids, false);
+			sadb_publish(sd, pic, NULL, 0, ids, nids, 0);
 		if (nagain > 0)
-			sadb_publish(sd, pic, again, nagain, NULL, 0, false);
+			sadb_publish(sd, pic, again, nagain, NULL, 0, 0);
 		if (ndyn > 0)
 			sadb_dynamic_removed(sd, dyn, ndyn, "cleared");
 		free(ids);

@@ -180,7 +180,7 @@ Test(vectors, esp_aes_gcm_packets_python_cryptography)
 
 		/* The receiver has seen the numbers up to just below this one (with ESN,
 		 * that is where the high half it infers comes from). */
-		dp_replay_update(&in->replay, c->seq - 1);
+		dp_replay_update(in->replay, c->seq - 1);
 		memset(frame, 0, sizeof(frame));
 		memcpy(frame + 64, packet, klen);
 		p = (struct dp_pkt){ frame, sizeof(frame), 64, klen };
