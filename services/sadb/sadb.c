@@ -2,6 +2,7 @@
  * periodic check of the PICs and the journal. */
 #include "sadb_impl.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,17 @@ sadb_config(struct sadb *sd, const Picsec__V1__ConfigSnapshot *snap)
 	sadb_health_sync(sd); /* new gw-interface gateways: are they there? */
 }
 
+/* The end of a loop turn: the Child SA changes of the turn go out (sadb_flush). */
+static void
+sadb_flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	struct sadb *sd = (struct sadb *)((char *)w - offsetof(struct sadb, flush_watch));
+
+	(void)loop;
+	(void)revents;
+	sadb_flush(sd);
+}
+
 struct sadb *
 sadb_new(struct ev_loop *loop, struct bus *bus, const struct sadb_options *opts, char *err,
     size_t errlen)
@@ -96,6 +108,8 @@ sadb_new(struct ev_loop *loop, struct bus *bus, const struct sadb_options *opts,
 		goto fail;
 	}
 	sd->status_timer = timers_add(sd->timers, SADB_CHECK_SECONDS, sadb_check, 0);
+	ev_prepare_init(&sd->flush_watch, sadb_flush_cb);
+	ev_prepare_start(loop, &sd->flush_watch);
 	sadb_handlers_install(sd);
 	if (bus_subscribe(bus, "config.committed") == -1 || bus_subscribe(bus, "pic.") == -1) {
 		snprintf(err, errlen, "cannot subscribe on the bus");
@@ -116,6 +130,11 @@ sadb_free(struct sadb *sd)
 
 	if (sd == NULL)
 		return;
+	/* A change of the last turn (ev_break skips the prepare watchers): out before the
+	 * bus lingers and closes. */
+	sadb_flush(sd);
+	if (sd->loop != NULL)
+		ev_prepare_stop(sd->loop, &sd->flush_watch);
 	if (sd->marks != NULL)
 		sadb_journal_flush(sd); /* the last reports count */
 	timers_free(sd->timers);

@@ -52,6 +52,7 @@ sadb_pic_free(struct sadb_pic *pic)
 
 	if (pic == NULL)
 		return;
+	free(pic->dirty);
 	for (sa = pic->sas; sa != NULL; sa = nsa) {
 		nsa = sa->next;
 		sadb_sa_free(sa);

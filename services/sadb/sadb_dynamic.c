@@ -115,7 +115,7 @@ sadb_negotiated(struct sadb *sd, const struct sadb_sa *tmpl, const Picsec__V1__S
 	sa->id = m->id = sadb_hash(words, 6, NULL, NULL);
 	sa->key_fingerprint = sadb_hash(words, 6, sa->enc_key, sa->auth_key);
 	sa->installed = false;
-	sa->soft_timer = sa->hard_timer = 0;
+	sa->life_timer = 0;
 	sa->bytes = 0;
 	sa->soft_expired = false;
 	m->seq_start = m->direction == PICSEC__V1__SA_DIRECTION__SA_DIRECTION_OUTBOUND ?
@@ -155,7 +155,7 @@ sadb_dynamic_install(struct sadb *sd, Picsec__V1__Sa *const *sas, size_t n, uint
 	struct sadb_sa **group = calloc(n + 1, sizeof(*group));
 	const struct sadb_sa *tmpl;
 	const struct sadb_set *set;
-	size_t i, j;
+	size_t i, j, more = 0;
 	int rc = -1;
 
 	if (made == NULL || group == NULL) {
@@ -195,6 +195,15 @@ sadb_dynamic_install(struct sadb *sd, Picsec__V1__Sa *const *sas, size_t n, uint
 				snprintf(err, errlen, "SPI %u twice", sas[i]->spi);
 				goto out;
 			}
+		}
+		/* A PIC's snapshot must stay one bus message (counting the request's SAs as if
+		 * all went to this PIC: they nearly always do). */
+		more += sadb_sa_snapshot_len(made[i]);
+		if (made[i]->pic->snapshot_len + more > SADB_SNAPSHOT_SAS_MAX) {
+			snprintf(err, errlen, "PIC %s is full: its SAs' snapshot would be more than "
+			    "the bus carries", made[i]->pic->name);
+			rc = -2;
+			goto out;
 		}
 	}
 	/* One update per PIC: the SAs of one Child SA arrive together. */
@@ -249,7 +258,7 @@ sadb_dynamic_remove(struct sadb *sd, const uint64_t *ids, size_t n, uint64_t *re
 			mine[k++] = ids[i];
 			removed[total++] = ids[i];
 		}
-		sadb_pic_publish_removes(sd, pic, mine, k);
+		sadb_pic_publish_removes(sd, pic, mine, k, true);
 	}
 	free(mine);
 	return total;

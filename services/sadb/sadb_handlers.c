@@ -92,6 +92,7 @@ sadb_install(struct bus_msg *m, const ProtobufCMessage *payload, void *ctx)
 	Picsec__V1__SaInstalled reply = PICSEC__V1__SA_INSTALLED__INIT;
 	uint64_t ids[SADB_INSTALL_MAX];
 	char err[256];
+	int rc;
 
 	if (req->n_sas == 0 || req->n_sas > SADB_INSTALL_MAX) {
 		bus_reply_error(m, ERRC(INVALID_ARGUMENT), "1 to 16 SAs at a time");
@@ -101,9 +102,10 @@ sadb_install(struct bus_msg *m, const ProtobufCMessage *payload, void *ctx)
 		bus_reply_error(m, ERRC(UNAVAILABLE), "sadb has no configuration yet");
 		return;
 	}
-	if (sadb_dynamic_install(ctx, req->sas, req->n_sas, ids, err, sizeof(err)) == -1) {
+	if ((rc = sadb_dynamic_install(ctx, req->sas, req->n_sas, ids, err, sizeof(err))) < 0) {
 		log_warnx("install refused: %s", err);
-		bus_reply_error(m, ERRC(INVALID_ARGUMENT), "%s", err);
+		bus_reply_error(m, rc == -2 ? ERRC(RESOURCE_EXHAUSTED) : ERRC(INVALID_ARGUMENT),
+		    "%s", err);
 		return;
 	}
 	reply.ids = ids;

@@ -133,9 +133,11 @@ set_sas_alloc(struct set_sas *x, const struct sadb_pic *pic)
 static void
 set_sas_done(struct sadb *sd, struct sadb_pic *pic, struct set_sas *x, const char *why)
 {
-	sadb_pic_publish_removes(sd, pic, x->off, x->noff);
+	/* At once, not with the turn's Child SA changes: a set withheld and back within one
+	 * turn must reach the PIC as a removal, then its SAs from scratch. */
+	sadb_pic_publish_removes(sd, pic, x->off, x->noff, false);
 	if (x->non > 0)
-		sadb_pic_publish_upserts(sd, pic, x->on, x->non);
+		sadb_pic_publish_upserts(sd, pic, x->on, x->non, false);
 	if (x->ndeleted > 0)
 		sadb_dynamic_removed(sd, x->deleted, x->ndeleted, why);
 	free(x->off);

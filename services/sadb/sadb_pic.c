@@ -36,11 +36,19 @@ sadb_pic_sa(const struct sadb *sd, const struct sadb_pic *pic, uint64_t id)
 	return sa != NULL && sa->pic == pic ? sa : NULL;
 }
 
+size_t
+sadb_sa_snapshot_len(const struct sadb_sa *sa)
+{
+	return protobuf_c_message_get_packed_size(&sa->msg.base) + 3 + 6;
+}
+
 /* sa, in pic's list now, joins the indexes. */
 static void
 sadb_sa_index(struct sadb *sd, struct sadb_pic *pic, struct sadb_sa *sa)
 {
 	sa->pic = pic;
+	sa->snapshot_len = (uint32_t)sadb_sa_snapshot_len(sa);
+	pic->snapshot_len += sa->snapshot_len;
 	if (u64map_put(sd->sas_by_id, sa->id, sa) == -1)
 		log_warnx("SA %016llx: out of memory indexing it", (unsigned long long)sa->id);
 	sadb_spi_hold(sd, sa);
@@ -129,11 +137,12 @@ out:
 static void
 sadb_sa_forget(struct sadb *sd, struct sadb_sa *sa)
 {
-	timers_cancel(sd->timers, sa->soft_timer);
-	timers_cancel(sd->timers, sa->hard_timer);
+	timers_cancel(sd->timers, sa->life_timer);
 	/* A service set moved to another PIC: its SAs, same ids, are indexed there already. */
 	if (u64map_get(sd->sas_by_id, sa->id) == sa)
 		u64map_take(sd->sas_by_id, sa->id);
+	if (sa->pic != NULL)
+		sa->pic->snapshot_len -= sa->snapshot_len;
 	sadb_spi_release(sd, sa);
 	sadb_sa_free(sa);
 }
@@ -151,14 +160,15 @@ sadb_pic_remove_quiet(struct sadb *sd, struct sadb_pic *pic, struct sadb_sa *sa)
 	sadb_sa_forget(sd, sa);
 }
 
-/* How an update goes out: with the service sets, and whether its line is logged (a commit's,
- * a clear's) or left to the debug log (one a Child SA: iked logs each, and 100,000 of
- * them would be 100,000 lines). */
-enum { PUB_SETS = 1, PUB_QUIET = 2 };
+/* How an update goes out: with the service sets; whether its line is logged (a commit's, a
+ * clear's) or left to the debug log (one a Child SA: iked logs each, and 100,000 of them
+ * would be 100,000 lines); with the loop turn's other Child SA changes (sadb_flush) or at
+ * once (a removal and a re-upsert that must reach the PIC as two, from scratch). */
+enum { PUB_SETS = 1, PUB_QUIET = 2, PUB_BATCH = 4 };
 
-/* Publishes one update of pic: upserts, removals, and its service sets when changed. */
+/* Sends one update of pic: upserts, removals, and its service sets when changed. */
 static void
-sadb_publish(struct sadb *sd, struct sadb_pic *pic, Picsec__V1__Sa **upsert, size_t nup,
+sadb_send(struct sadb *sd, struct sadb_pic *pic, Picsec__V1__Sa **upsert, size_t nup,
     uint64_t *removes, size_t nrm, int how)
 {
 	Picsec__V1__SaUpdate up = PICSEC__V1__SA_UPDATE__INIT;
@@ -190,6 +200,112 @@ sadb_publish(struct sadb *sd, struct sadb_pic *pic, Picsec__V1__Sa **upsert, siz
 	else
 		log_info("%s", line);
 	free(up.service_sets);
+}
+
+/* The ids of a Child SA change wait for sadb_pic_flush; the loop turn's end sends them. */
+static void
+sadb_pic_dirty(struct sadb_pic *pic, const uint64_t *ids, size_t n)
+{
+	uint64_t *grown;
+	size_t cap;
+
+	if (n == 0)
+		return;
+	if (pic->ndirty + n > pic->dirty_cap) {
+		cap = pic->ndirty + n < 64 ? 64 : (pic->ndirty + n) * 2;
+		if ((grown = reallocarray(pic->dirty, cap, sizeof(*grown))) == NULL) {
+			/* Lost: skip a number instead; the PIC sees the gap and asks for the
+			 * snapshot, which has everything. */
+			log_warnx("PIC %s: out of memory noting a change", pic->name);
+			pic->seq++;
+			return;
+		}
+		pic->dirty = grown;
+		pic->dirty_cap = cap;
+	}
+	memcpy(pic->dirty + pic->ndirty, ids, n * sizeof(*ids));
+	pic->ndirty += n;
+}
+
+/* After a change is noted whole (a Child SA's SAs go together): a bound on the wait and on
+ * the update's size (4,096 SAs are about 600 kB). */
+static void
+sadb_pic_dirty_done(struct sadb *sd, struct sadb_pic *pic)
+{
+	if (pic->ndirty >= SADB_FLUSH_IDS)
+		sadb_pic_flush(sd, pic);
+}
+
+static int
+sadb_id_order(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+void
+sadb_pic_flush(struct sadb *sd, struct sadb_pic *pic)
+{
+	Picsec__V1__Sa **upsert;
+	uint64_t *removes;
+	struct sadb_sa *sa;
+	size_t i, n = pic->ndirty, nup = 0, nrm = 0;
+
+	if (n == 0)
+		return;
+	pic->ndirty = 0;
+	upsert = calloc(n, sizeof(*upsert));
+	removes = calloc(n, sizeof(*removes));
+	if (upsert == NULL || removes == NULL) {
+		log_warnx("PIC %s: out of memory sending changes: the PIC will ask for them",
+		    pic->name);
+		pic->seq++; /* the gap */
+		goto out;
+	}
+	/* Each id once, as it is now: in and on the PIC, or not (gone, or withheld). */
+	qsort(pic->dirty, n, sizeof(*pic->dirty), sadb_id_order);
+	for (i = 0; i < n; i++) {
+		if (i > 0 && pic->dirty[i] == pic->dirty[i - 1])
+			continue;
+		sa = sadb_pic_sa(sd, pic, pic->dirty[i]);
+		if (sa != NULL && !sa->withheld)
+			upsert[nup++] = &sa->msg;
+		else
+			removes[nrm++] = pic->dirty[i];
+	}
+	sadb_send(sd, pic, upsert, nup, removes, nrm, PUB_QUIET);
+out:
+	free(upsert);
+	free(removes);
+}
+
+void
+sadb_flush(struct sadb *sd)
+{
+	struct sadb_pic *pic;
+
+	for (pic = sd->pics; pic != NULL; pic = pic->next)
+		sadb_pic_flush(sd, pic);
+}
+
+/* Publishes one update of pic: a Child SA's change joins the loop turn's (PUB_BATCH);
+ * anything else goes now, after what waits, so that updates keep their order. */
+static void
+sadb_publish(struct sadb *sd, struct sadb_pic *pic, Picsec__V1__Sa **upsert, size_t nup,
+    uint64_t *removes, size_t nrm, int how)
+{
+	size_t i;
+
+	if ((how & PUB_BATCH) == 0) {
+		sadb_pic_flush(sd, pic);
+		sadb_send(sd, pic, upsert, nup, removes, nrm, how);
+		return;
+	}
+	for (i = 0; i < nup; i++)
+		sadb_pic_dirty(pic, &upsert[i]->id, 1);
+	sadb_pic_dirty(pic, removes, nrm);
+	sadb_pic_dirty_done(sd, pic);
 }
 
 /* Makes cur hold what want holds; publishes the difference. want is consumed. */
@@ -323,6 +439,8 @@ sadb_reply_snapshot(struct sadb *sd, struct bus_msg *m, const char *name)
 		bus_reply_error(m, ERRC(UNAVAILABLE), "sadb has no configuration yet");
 		return;
 	}
+	if (pic != NULL)
+		sadb_pic_flush(sd, pic); /* the snapshot's number after every change in it */
 	snap.pic = (char *)(uintptr_t)name;
 	snap.incarnation = sd->incarnation;
 	snap.seq = pic != NULL ? pic->seq : 0;
@@ -348,6 +466,15 @@ sadb_reply_snapshot(struct sadb *sd, struct bus_msg *m, const char *name)
 		snap.sas[i++] = &sa->msg;
 	}
 	snap.n_sas = i;
+	/* Past what the bus carries, busd would drop sadb's connection: say so instead. The
+	 * installs stop short of it (sadb_dynamic.c); many configured SAs could still get
+	 * here. */
+	if (protobuf_c_message_get_packed_size(&snap.base) > SADB_SNAPSHOT_MAX) {
+		log_warnx("PIC %s: a snapshot of %zu SAs is more than the bus carries", name, i);
+		bus_reply_error(m, ERRC(RESOURCE_EXHAUSTED), "a snapshot of %zu SAs is more than "
+		    "the bus carries (16 MiB)", i);
+		goto out;
+	}
 	bus_reply(m, MT(SA_SNAPSHOT), &snap.base);
 out:
 	free(snap.service_sets);
@@ -404,7 +531,7 @@ sadb_pic_remove(struct sadb *sd, struct sadb_sa *sa)
 	uint64_t id = sa->id;
 
 	sadb_pic_remove_quiet(sd, pic, sa);
-	sadb_publish(sd, pic, NULL, 0, &id, 1, PUB_QUIET);
+	sadb_publish(sd, pic, NULL, 0, &id, 1, PUB_QUIET | PUB_BATCH);
 }
 
 void
@@ -414,23 +541,24 @@ sadb_pic_unlink(struct sadb *sd, struct sadb_sa *sa)
 }
 
 void
-sadb_pic_publish_removes(struct sadb *sd, struct sadb_pic *pic, uint64_t *ids, size_t n)
+sadb_pic_publish_removes(struct sadb *sd, struct sadb_pic *pic, uint64_t *ids, size_t n,
+    bool batch)
 {
 	if (n > 0)
-		sadb_publish(sd, pic, NULL, 0, ids, n, PUB_QUIET);
+		sadb_publish(sd, pic, NULL, 0, ids, n, PUB_QUIET | (batch ? PUB_BATCH : 0));
 }
 
 void
-sadb_pic_publish_upserts(struct sadb *sd, struct sadb_pic *pic, Picsec__V1__Sa **sas, size_t n)
+sadb_pic_publish_upserts(struct sadb *sd, struct sadb_pic *pic, Picsec__V1__Sa **sas, size_t n,
+    bool batch)
 {
 	if (n > 0)
-		sadb_publish(sd, pic, sas, n, NULL, 0, PUB_QUIET);
+		sadb_publish(sd, pic, sas, n, NULL, 0, PUB_QUIET | (batch ? PUB_BATCH : 0));
 }
 
 void
 sadb_pic_add(struct sadb *sd, struct sadb_pic *pic, struct sadb_sa **sas, size_t n)
 {
-	Picsec__V1__Sa **upsert = calloc(n + 1, sizeof(*upsert));
 	struct sadb_sa *old;
 	size_t i;
 
@@ -439,17 +567,9 @@ sadb_pic_add(struct sadb *sd, struct sadb_pic *pic, struct sadb_sa **sas, size_t
 			sadb_pic_remove_quiet(sd, pic, old);
 		sas[i]->created_ns = realtime_ns();
 		sadb_pic_link(sd, pic, sas[i]);
-		if (upsert != NULL)
-			upsert[i] = &sas[i]->msg;
+		sadb_pic_dirty(pic, &sas[i]->id, 1);
 	}
-	if (upsert == NULL) {
-		/* Skip a number: the PIC sees the gap and takes the snapshot, which has them. */
-		log_warnx("PIC %s: out of memory publishing SAs", pic->name);
-		pic->seq++;
-		return;
-	}
-	sadb_publish(sd, pic, upsert, n, NULL, 0, PUB_QUIET);
-	free(upsert);
+	sadb_pic_dirty_done(sd, pic);
 }
 
 /* Clearing: negotiated SAs go (iked negotiates new ones on demand); configured ones are
