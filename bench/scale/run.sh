@@ -23,7 +23,7 @@ CONF=$REPO/bench/scale/scale.conf
 NS=picsec-scale-$$
 PIC=ms-0/0/0
 
-count=100000 per_install="1 8" window=1024 runs=1 verbose=0 keep="" extra="" perf="" thp=0
+count=100000 per_install="1 8" window=1024 runs=1 verbose=0 keep="" extra="" perf="" thp=1
 
 usage() {
 	cat <<EOF
@@ -34,8 +34,9 @@ usage: $PROG [--count N] [--per-install "K ..."] [--window W] [--runs R] [--keep
                      negotiated at once, each installed as it completes)
   --runs R           repeat the cases R times (default $runs)
   --args "ARGS"      more options for bench_scale (--gcm)
-  --thp              the daemons' heaps in transparent huge pages (GLIBC_TUNABLES=
-                     glibc.malloc.hugetlb=1): far fewer page faults as they grow
+  --no-thp           busd's, sadb's and the PIC's heaps in 4 KiB pages; by default they
+                     are in transparent huge pages (GLIBC_TUNABLES=glibc.malloc.hugetlb=1)
+                     as their systemd units and picsec-healthd --supervise start them
   --keep DIR         keep the daemons' logs and the outputs there
   --perf DIR         perf record (DWARF call graphs) of picsec-sadb and picsec-fwd in each
                      case, into DIR
@@ -56,6 +57,7 @@ while [ $# -gt 0 ]; do
 	--keep) [ $# -ge 2 ] || die "--keep needs DIR"; keep=$2; shift 2 ;;
 	--perf) [ $# -ge 2 ] || die "--perf needs DIR"; perf=$2; shift 2 ;;
 	--thp) thp=1; shift ;;
+	--no-thp) thp=0; shift ;;
 	-v | --verbose) verbose=1; shift ;;
 	-h | --help) usage; exit 0 ;;
 	*) usage >&2; die "unknown argument '$1'" ;;
@@ -111,7 +113,9 @@ start() {
 	local label=$1 tunables=${GLIBC_TUNABLES:-}
 	shift
 	[ "$verbose" -eq 0 ] || note "\$ $*"
-	[ "$thp" -eq 0 ] || tunables=glibc.malloc.hugetlb=1
+	# As deployed: busd, sadb and the PIC in huge pages (deploy/systemd, healthd
+	# --supervise).
+	case $label in busd | sadb | fwd) [ "$thp" -eq 0 ] || tunables=glibc.malloc.hugetlb=1 ;; esac
 	LAST=$( (GLIBC_TUNABLES=$tunables setsid ip netns exec "$NS" "$@" </dev/null \
 		>"$RUN/$label.log" 2>&1 & echo $!) )
 }
@@ -205,7 +209,7 @@ for run in $(seq 1 "$runs"); do
 done
 
 echo "bench/scale: summary ($count SAs a run, window $window, $(nproc) vCPU," \
-	"daemons' heaps in $([ "$thp" -eq 1 ] && echo "huge pages" || echo "4 KiB pages"))"
+	"busd's, sadb's and the PIC's heaps in $([ "$thp" -eq 1 ] && echo "huge pages" || echo "4 KiB pages"))"
 awk -v goal_i=2 -v goal_c=0.5 -v goal_m=1024 '
 function kv(s, k,    a, i, n, p) {
 	n = split(s, a, " ")

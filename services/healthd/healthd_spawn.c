@@ -171,13 +171,38 @@ healthd_child_cb(struct ev_loop *loop, ev_child *w, int revents)
 	hsvc_transition(s->hd, s, HSVC_EXITED, &(struct hsvc_input){ .cause = cause });
 }
 
+/* sadb and the PICs hold a table per SA, busd's buffers come and go with every message:
+ * their heaps in transparent huge pages take far fewer page faults under a burst
+ * (bench/scale: 100,000 SAs installed about a fifth faster), as their systemd units have
+ * it. Not over what the operator set. NULL: environ as it is (or out of memory: the child
+ * runs all the same); else an array to free. */
+static char **
+healthd_spawn_env(const struct hsvc *s)
+{
+	static char thp[] = "GLIBC_TUNABLES=glibc.malloc.hugetlb=1";
+	char **env;
+	size_t n = 0;
+
+	if ((strcmp(s->name, "busd") != 0 && strcmp(s->name, "sadb") != 0 &&
+	    strncmp(s->name, "fwd.", 4) != 0) ||
+	    getenv("GLIBC_TUNABLES") != NULL)
+		return NULL;
+	while (environ[n] != NULL)
+		n++;
+	if ((env = calloc(n + 2, sizeof(*env))) == NULL)
+		return NULL;
+	memcpy(env, environ, n * sizeof(*env));
+	env[n] = thp;
+	return env;
+}
+
 static int
 healthd_spawn(struct healthd *hd, struct hsvc *s)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t none, dfl;
-	char log[1024];
+	char log[1024], **env;
 	pid_t pid;
 	int rc;
 
@@ -203,7 +228,10 @@ healthd_spawn(struct healthd *hd, struct hsvc *s)
 	posix_spawnattr_setsigdefault(&attr, &dfl);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
 	    POSIX_SPAWN_SETSID);
-	rc = posix_spawn(&pid, s->spec->path, &fa, &attr, s->spec->argv, environ);
+	env = healthd_spawn_env(s);
+	rc = posix_spawn(&pid, s->spec->path, &fa, &attr, s->spec->argv,
+	    env != NULL ? env : environ);
+	free(env);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	if (rc != 0) {
