@@ -500,6 +500,15 @@ bus_send_pair(struct bus *bus, void *sock, const char *first, size_t first_len, 
 {
 	zmq_msg_t msg;
 
+	/* busd drops the connection of a peer whose frame passes the limit (ZMQ_MAXMSGSIZE),
+	 * losing whatever else was on it: such a message is not sent at all. */
+	if (len > BUS_MAX_MESSAGE) {
+		log_warnx("a message of %zu bytes is more than the bus carries (%d): not sent",
+		    len, BUS_MAX_MESSAGE);
+		wiping_free(env);
+		bus->counters.send_failed++;
+		return -1;
+	}
 	/* ZeroMQ frees the frame when it is done with it: wipe it then, it may hold keys.
 	 * Prepared before the first part goes: once that is queued, the rest must follow. */
 	if (zmq_msg_init_data(&msg, env, len, bus_zmsg_wipe_free, NULL) == -1) {

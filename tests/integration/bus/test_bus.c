@@ -594,6 +594,50 @@ Test(bus, a_dead_service_is_unregistered, .init = setup, .fini = teardown)
 	test_busd_finish(&busd);
 }
 
+/* A message past what busd accepts (16 MiB a frame) is refused by the sender: sent, it would
+ * make busd drop the sender's connection and what else was on it. */
+Test(bus, a_message_too_big_for_the_bus_is_not_sent_and_the_connection_lives,
+    .init = setup, .fini = teardown)
+{
+	static const struct bus_handler handlers[] = { [MT(HEARTBEAT)] = { count_event } };
+	Picsec__V1__Heartbeat hb = PICSEC__V1__HEARTBEAT__INIT;
+	Picsec__V1__Error big = PICSEC__V1__ERROR__INIT;
+	struct counter c = { .in_order = true };
+	struct bus *sub, *pub;
+	char *text;
+	unsigned i;
+
+	busd = test_busd_start(rundir, NULL);
+	sub = client("sub", true);
+	pub = client("pub", true);
+	bus_set_handlers(sub, handlers, ARRAY_SIZE(handlers), &c);
+	cr_assert_eq(bus_subscribe(sub, "load."), 0);
+	cr_assert_eq(bus_wait_ready(sub, 5000), 0);
+	cr_assert_eq(bus_wait_ready(pub, 5000), 0);
+	for (i = 0; i < 250 && c.probes == 0; i++) {
+		bus_publish(pub, "load.probe", MT(HEARTBEAT), &hb.base);
+		test_run_until(loop, probed, &c, 20);
+	}
+	cr_assert_gt(c.probes, 0, "the subscription never reached busd");
+	text = malloc(17 * 1024 * 1024);
+	cr_assert_not_null(text);
+	memset(text, 'x', 17 * 1024 * 1024 - 1);
+	text[17 * 1024 * 1024 - 1] = '\0';
+	big.text = text;
+	cr_assert_eq(bus_publish(pub, "load.big", MT(ERROR), &big.base), -1);
+	free(text);
+	/* The same connection carries the next events, in order. */
+	for (i = 0; i < 10; i++) {
+		hb.uptime_ms = i;
+		cr_assert_eq(bus_publish(pub, "load.data", MT(HEARTBEAT), &hb.base), 0);
+	}
+	cr_assert(test_run_until(loop, ten_events, &c, 5000), "received %lu of 10", c.count);
+	cr_assert(c.in_order);
+	bus_free(pub);
+	bus_free(sub);
+	test_busd_finish(&busd);
+}
+
 Test(bus, sockets_are_0660_with_the_configured_group, .init = setup, .fini = teardown)
 {
 	static const char *const names[] = { "events-in.sock", "events-out.sock", "requests.sock",
