@@ -239,8 +239,6 @@ fwd_sa_release(uint64_t id, void *value, void *arg)
 void
 fwd_free(struct fwd *f)
 {
-	struct fwd_sa *sa, *next;
-
 	if (f == NULL)
 		return;
 	if (f->bus != NULL && f->snapshot_req != 0)
@@ -249,10 +247,7 @@ fwd_free(struct fwd *f)
 	fwd_sets_free(f); /* detaches the programs and removes the veths: traffic stops */
 	if (f->sas != NULL)
 		u64map_foreach(f->sas, fwd_sa_release, f);
-	for (sa = f->graveyard; sa != NULL; sa = next) {
-		next = sa->next_gone;
-		fwd_sa_free(f, sa);
-	}
+	fwd_graveyard_free(f);
 	free(f->st_ids);
 	free(f->st_usage);
 	free(f->st_usage_ptrs);

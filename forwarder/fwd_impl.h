@@ -210,6 +210,8 @@ void fwd_set_take(struct fwd *f, struct fwd_sa *sa);
 /* sa (out of the map already) goes: at once, or, while an SPD holds it, at the next sync
  * with its keys gone now. */
 void fwd_sa_bury(struct fwd *f, struct fwd_sa *sa);
+/* Frees the buried SAs (a sync, a rebuild, the end). */
+void fwd_graveyard_free(struct fwd *f);
 /* The sync: now when now or when the last one is FWD_SYNC_MS old, else then. */
 void fwd_sets_sync(struct fwd *f, bool now);
 

@@ -98,7 +98,7 @@ fwd_set_finish(struct fwd *f, struct fwd_set *s, bool only_added, struct fwd_sa 
 	free(rules);
 }
 
-static void
+void
 fwd_graveyard_free(struct fwd *f)
 {
 	struct fwd_sa *sa, *next;

@@ -507,6 +507,7 @@ bus_send_pair(struct bus *bus, void *sock, const char *first, size_t first_len, 
 		    len, BUS_MAX_MESSAGE);
 		wiping_free(env);
 		bus->counters.send_failed++;
+		errno = EMSGSIZE;
 		return -1;
 	}
 	/* ZeroMQ frees the frame when it is done with it: wipe it then, it may hold keys.

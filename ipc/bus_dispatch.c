@@ -3,6 +3,7 @@
  * reply; nothing that arrives from the bus can make this process abort. */
 #include "bus_impl.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -248,7 +249,17 @@ bus_reply(struct bus_msg *m, int type, const ProtobufCMessage *msg)
 	}
 	hdr.refer_id = m->view.env->req_id;
 	m->replied = true;
-	return bus_send_routed(m->bus, m->from, &hdr, msg);
+	errno = 0;
+	if (bus_send_routed(m->bus, m->from, &hdr, msg) == 0)
+		return 0;
+	/* An answer too big for the bus (a snapshot, a list at scale) is still an answer: an
+	 * Error that says so, rather than the caller's deadline. */
+	if (errno == EMSGSIZE) {
+		m->replied = false;
+		bus_reply_error(m, ERRC(RESOURCE_EXHAUSTED), "%s: the %s answer is more than the "
+		    "bus carries (16 MiB)", bus_name(m->bus), catalog_type_name(type));
+	}
+	return -1;
 }
 
 int

@@ -183,11 +183,6 @@ sadb_get_list(struct bus_msg *m, const ProtobufCMessage *payload, void *ctx)
 	u64map_foreach(sd->sas_by_id, sadb_list_one, &b);
 	list.sas = b.ptrs;
 	list.n_sas = b.n;
-	if (protobuf_c_message_get_packed_size(&list.base) > SADB_SNAPSHOT_MAX) {
-		bus_reply_error(m, ERRC(RESOURCE_EXHAUSTED), "%zu SAs are more than one answer "
-		    "carries (16 MiB): ask for one service set", b.n);
-		goto out;
-	}
 	bus_reply(m, MT(SA_LIST), &list.base);
 out:
 	free(b.infos);

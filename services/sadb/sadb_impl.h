@@ -26,8 +26,7 @@ enum {
 	/* A PIC's snapshot is one bus message (16 MiB at most): its SAs may take this much of
 	 * it, the rest is for the service sets and the envelope. About 105,000 SAs of 150
 	 * bytes (bench/scale). */
-	SADB_SNAPSHOT_MAX = 16 * 1024 * 1024 - 4096,
-	SADB_SNAPSHOT_SAS_MAX = SADB_SNAPSHOT_MAX - 512 * 1024,
+	SADB_SNAPSHOT_SAS_MAX = 16 * 1024 * 1024 - 4096 - 512 * 1024,
 };
 
 /* One SA as sadb keeps it. msg is the wire form; its pointers lead into this struct. */

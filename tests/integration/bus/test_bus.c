@@ -116,27 +116,38 @@ all_thousand(void *arg)
 
 /* The edge-trigger trap: 1,000 events queued while the loop is not running must all arrive,
  * not just the first (ZMQ_FD signals an edge, not a level). */
-Test(bus, thousand_queued_events_all_reach_a_libev_subscriber, .init = setup, .fini = teardown)
+/* A subscriber to "load." counting into c and a publisher, both on busd, the subscription
+ * known to busd. */
+static void
+subscribed_pair(struct counter *c, struct bus **sub, struct bus **pub)
 {
 	static const struct bus_handler handlers[] = { [MT(HEARTBEAT)] = { count_event } };
+	Picsec__V1__Heartbeat hb = PICSEC__V1__HEARTBEAT__INIT;
+	unsigned i;
+
+	*sub = client("sub", true);
+	*pub = client("pub", true);
+	bus_set_handlers(*sub, handlers, ARRAY_SIZE(handlers), c);
+	cr_assert_eq(bus_subscribe(*sub, "load."), 0);
+	cr_assert_eq(bus_wait_ready(*sub, 5000), 0);
+	cr_assert_eq(bus_wait_ready(*pub, 5000), 0);
+	/* Subscriptions travel asynchronously: probe until one comes through. */
+	for (i = 0; i < 250 && c->probes == 0; i++) {
+		bus_publish(*pub, "load.probe", MT(HEARTBEAT), &hb.base);
+		test_run_until(loop, probed, c, 20);
+	}
+	cr_assert_gt(c->probes, 0, "the subscription never reached busd");
+}
+
+Test(bus, thousand_queued_events_all_reach_a_libev_subscriber, .init = setup, .fini = teardown)
+{
 	Picsec__V1__Heartbeat hb = PICSEC__V1__HEARTBEAT__INIT;
 	struct counter c = { .in_order = true };
 	struct bus *sub, *pub;
 	unsigned i;
 
 	busd = test_busd_start(rundir, NULL);
-	sub = client("sub", true);
-	pub = client("pub", true);
-	bus_set_handlers(sub, handlers, ARRAY_SIZE(handlers), &c);
-	cr_assert_eq(bus_subscribe(sub, "load."), 0);
-	cr_assert_eq(bus_wait_ready(sub, 5000), 0);
-	cr_assert_eq(bus_wait_ready(pub, 5000), 0);
-	/* Subscriptions travel asynchronously: probe until one comes through. */
-	for (i = 0; i < 250 && c.probes == 0; i++) {
-		bus_publish(pub, "load.probe", MT(HEARTBEAT), &hb.base);
-		test_run_until(loop, probed, &c, 20);
-	}
-	cr_assert_gt(c.probes, 0, "the subscription never reached busd");
+	subscribed_pair(&c, &sub, &pub);
 	/* Now 1,000 events with the loop stopped: they pile up in the SUB socket. */
 	for (i = 0; i < 1000; i++) {
 		hb.uptime_ms = i;
@@ -599,7 +610,6 @@ Test(bus, a_dead_service_is_unregistered, .init = setup, .fini = teardown)
 Test(bus, a_message_too_big_for_the_bus_is_not_sent_and_the_connection_lives,
     .init = setup, .fini = teardown)
 {
-	static const struct bus_handler handlers[] = { [MT(HEARTBEAT)] = { count_event } };
 	Picsec__V1__Heartbeat hb = PICSEC__V1__HEARTBEAT__INIT;
 	Picsec__V1__Error big = PICSEC__V1__ERROR__INIT;
 	struct counter c = { .in_order = true };
@@ -608,17 +618,7 @@ Test(bus, a_message_too_big_for_the_bus_is_not_sent_and_the_connection_lives,
 	unsigned i;
 
 	busd = test_busd_start(rundir, NULL);
-	sub = client("sub", true);
-	pub = client("pub", true);
-	bus_set_handlers(sub, handlers, ARRAY_SIZE(handlers), &c);
-	cr_assert_eq(bus_subscribe(sub, "load."), 0);
-	cr_assert_eq(bus_wait_ready(sub, 5000), 0);
-	cr_assert_eq(bus_wait_ready(pub, 5000), 0);
-	for (i = 0; i < 250 && c.probes == 0; i++) {
-		bus_publish(pub, "load.probe", MT(HEARTBEAT), &hb.base);
-		test_run_until(loop, probed, &c, 20);
-	}
-	cr_assert_gt(c.probes, 0, "the subscription never reached busd");
+	subscribed_pair(&c, &sub, &pub);
 	text = malloc(17 * 1024 * 1024);
 	cr_assert_not_null(text);
 	memset(text, 'x', 17 * 1024 * 1024 - 1);

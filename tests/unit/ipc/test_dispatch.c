@@ -13,6 +13,7 @@
 #include "bus.h"
 #include "bus.pb-c.h"
 #include "catalog.h"
+#include "sa.pb-c.h"
 #include "endpoints.h"
 #include "envelope.h"
 #include "secbuf.h"
@@ -528,6 +529,45 @@ take_twice(struct bus_msg *m, const ProtobufCMessage *payload, void *ctx)
 	cr_assert_not_null(kept);
 	cr_assert_null(bus_msg_take(m), "a message is taken once");
 	cr_assert_eq(bus_reply(m, MT(PONG), &pong.base), -1, "the taken-from copy is dead");
+}
+
+static void
+answer_too_big(struct bus_msg *m, const ProtobufCMessage *payload, void *ctx)
+{
+	Picsec__V1__SaList list = PICSEC__V1__SA_LIST__INIT;
+	Picsec__V1__SaInfo info = PICSEC__V1__SA_INFO__INIT, *infos[1] = { &info };
+	enum { TOO_BIG = 17 * 1024 * 1024 };
+	char *pic = malloc(TOO_BIG);
+
+	(void)payload;
+	(void)ctx;
+	cr_assert_not_null(pic);
+	memset(pic, 'p', TOO_BIG - 1);
+	pic[TOO_BIG - 1] = '\0';
+	info.pic = pic;
+	list.sas = infos;
+	list.n_sas = 1;
+	cr_assert_eq(bus_reply(m, MT(SA_LIST), &list.base), -1);
+	free(pic);
+}
+
+/* An answer past what busd accepts is not sent (busd would drop the connection) and still
+ * answers: RESOURCE_EXHAUSTED, once. */
+Test(dispatch, an_answer_too_big_for_the_bus_is_an_error_that_says_so, .init = setup,
+    .fini = teardown)
+{
+	static const struct bus_handler table[] = { [MT(SA_GET_LIST)] = { answer_too_big } };
+	Picsec__V1__SaGetList req = PICSEC__V1__SA_GET_LIST__INIT;
+
+	bus_set_handlers(client, table, ARRAY_SIZE(table), NULL);
+	fake_send(fake.client_rid, "@tester", MT(SA_GET_LIST), 1, 0, &req.base);
+	expect_replies(1);
+	test_run_for(loop, 50);
+	cr_assert_eq(fake.nreplies, 1, "one answer");
+	cr_assert_eq(fake.replies[0].type, MT(ERROR));
+	cr_assert_eq(fake.replies[0].code, ERRC(RESOURCE_EXHAUSTED));
+	cr_assert(strstr(fake.replies[0].text, "more than the bus carries") != NULL, "%s",
+	    fake.replies[0].text);
 }
 
 Test(dispatch, a_wrong_answer_or_a_dead_copy_cannot_break_exactly_once, .init = setup,
