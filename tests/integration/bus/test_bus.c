@@ -645,12 +645,18 @@ Test(bus, sockets_are_0660_with_the_configured_group, .init = setup, .fini = tea
 	struct group *gr = getgrnam("daemon");
 	char path[128];
 	struct stat st;
+	unsigned tries;
 	size_t i;
 
 	cr_assert_not_null(gr, "the test needs the 'daemon' group of base-passwd");
 	busd = test_busd_start(rundir, "--group", "daemon", NULL);
 	for (i = 0; i < ARRAY_SIZE(names); i++) {
 		snprintf(path, sizeof(path), "%s/%s", rundir, names[i]);
+		/* busd gives the group once all four are bound, a moment after requests.sock
+		 * (what test_busd_start waits for) appears: wait for that, 2 s at most. */
+		for (tries = 0; tries < 200 && (stat(path, &st) != 0 || st.st_gid != gr->gr_gid);
+		    tries++)
+			usleep(10 * 1000);
 		cr_assert_eq(stat(path, &st), 0, "%s", path);
 		cr_assert(S_ISSOCK(st.st_mode), "%s is a socket", path);
 		cr_assert_eq(st.st_mode & 07777, 0660, "%s has mode %04o", path,
