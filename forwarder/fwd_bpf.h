@@ -28,7 +28,8 @@ const char *fwd_xdp_mode(const struct fwd_xdp *x);
 
 /* tc egress on ifindex, diverting what rules match into service veths. */
 struct fwd_tc *fwd_tc_attach(int ifindex, char *err, size_t errlen);
-/* Replaces the rules (first match wins); 0 or -errno. */
+/* Replaces the rules, changing only what changed; 0, -E2BIG when some did not fit (the
+ * rest are in), or -errno. */
 int fwd_tc_set_rules(struct fwd_tc *t, const struct tc_divert_rule *rules, size_t n);
 void fwd_tc_detach(struct fwd_tc *t);
 

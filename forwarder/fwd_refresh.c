@@ -90,8 +90,9 @@ fwd_set_finish(struct fwd *f, struct fwd_set *s, bool only_added, struct fwd_sa 
 	n = fwd_divert_rules(s, rules);
 	for (t = 0; t < s->ntcs; t++) {
 		if ((rc = fwd_tc_set_rules(s->tcs[t], rules, n)) == -E2BIG)
-			log_warnx("service set %s: %zu divert rules, the tc program holds %d: the "
-			    "rest of the traffic is not diverted", s->name, n, TC_DIVERT_MAX);
+			log_warnx("service set %s: %zu divert rules, more than the tc program holds "
+			    "(%d mask pairs, %d prefix pairs): the rest of the traffic is not "
+			    "diverted", s->name, n, TC_DIVERT_MASKS, TC_DIVERT_PREFIXES);
 		else if (rc != 0)
 			log_warnx("service set %s: tc rules not all set", s->name);
 	}

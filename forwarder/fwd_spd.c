@@ -118,26 +118,12 @@ fwd_spd_build(struct fwd_set *s)
 	}
 }
 
-/* Whether outer holds every address inner holds. */
-static bool
-fwd_prefix_covers(uint32_t addr, uint32_t mask, struct fwd_prefix inner)
-{
-	return (inner.mask & mask) == mask && (inner.addr & mask) == addr;
-}
-
 static size_t
 fwd_divert_add(const struct fwd_set *s, struct tc_divert_rule *rules, size_t n,
     struct fwd_prefix src, struct fwd_prefix dst)
 {
-	size_t i;
-
-	/* Every rule of a set leads into its veth: one that an earlier rule covers would
-	 * only take a place in the program's short list. */
-	for (i = 0; i < n; i++) {
-		if (fwd_prefix_covers(rules[i].src, rules[i].src_mask, src) &&
-		    fwd_prefix_covers(rules[i].dst, rules[i].dst_mask, dst))
-			return n;
-	}
+	/* Repeats (an output SA with its term's prefixes) are kept once by the tc program's
+	 * hash (fwd_divert.c): no search here, which cost a walk per rule. */
 	rules[n].src = src.addr;
 	rules[n].src_mask = src.mask;
 	rules[n].dst = dst.addr;

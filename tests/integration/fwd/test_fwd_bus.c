@@ -28,7 +28,7 @@
 #include "sa.pb-c.h"
 #include "testutil.h"
 
-enum { MAX_SAS = 16, MAX_SETS = 4, MAX_DYN = 4 };
+enum { MAX_SAS = 16, MAX_SETS = 4, MAX_DYN = 256 };
 
 static char rundir[128];
 static pid_t busd, fwd;
@@ -664,5 +664,73 @@ Test(fwd_bus, interface_style_diverts_a_dynamic_terms_traffic_to_the_pic)
 	cr_assert(wait_acquires(2, 2000), "the rest is the new term's (%u)", acquires);
 	cr_assert_str_eq(acq_term, "all");
 	cr_assert_eq(no_sa_of("ss"), 1);
+	pic_answers_and_stops();
+}
+
+/* Interface style with more terms than a list in the program once held (64): the traffic
+ * of every term is diverted, whatever its place, at a hash lookup per mask pair; a commit
+ * that takes terms away stops diverting theirs and keeps the others'. */
+Test(fwd_bus, interface_style_diverts_the_traffic_of_hundreds_of_terms)
+{
+	enum { TERMS = 200 };
+	static char ifl[] = "ge-0/0/0.0";
+	static char *applied[1] = { ifl };
+	static Picsec__V1__IpPrefix dsts[TERMS];
+	static uint8_t addrs[TERMS][4];
+	static char names[TERMS][8];
+	Picsec__V1__SaUpdate up = PICSEC__V1__SA_UPDATE__INIT;
+	Picsec__V1__PicServiceSet *set;
+	uint64_t drops;
+	unsigned i;
+
+	cr_assert_eq(system("ip addr add 198.18.1.1/32 dev lo && "
+	    "ip link add ge-0-0-0 type veth peer name ge-peer && "
+	    "ip link set ge-0-0-0 arp off up && ip link set ge-peer up && "
+	    "ip route add 198.19.0.0/16 dev ge-0-0-0"), 0);
+	set = add_set("ss", "ms-0-0-0.1");
+	set->style = PICSEC__V1__SERVICE_STYLE__SERVICE_STYLE_INTERFACE;
+	set->applied_interfaces = applied;
+	set->n_applied_interfaces = 1;
+	set->n_remote_prefixes = 0;
+	for (i = 0; i < TERMS; i++) {
+		addrs[i][0] = 198, addrs[i][1] = 19, addrs[i][2] = (uint8_t)(i / 100);
+		addrs[i][3] = (uint8_t)(i % 100 + 1);
+		picsec__v1__ip_prefix__init(&dsts[i]);
+		dsts[i].addr = (ProtobufCBinaryData){ 4, addrs[i] };
+		dsts[i].length = 32;
+		snprintf(names[i], sizeof(names[i]), "t%u", i);
+		add_dyn(names[i], i + 1, &a_msg, &dsts[i]);
+	}
+	start_fwd();
+	cr_assert(wait_applied(), "the PIC took the set (error '%s')", status_error);
+	cr_assert_str_empty(status_error);
+
+	send_udp("198.19.1.100", 1);
+	cr_assert(wait_acquires(1, 2000), "the last term's traffic was diverted into the PIC");
+	cr_assert_str_eq(acq_term, "t199");
+	send_udp("198.19.0.1", 1);
+	cr_assert(wait_acquires(2, 2000), "and the first term's");
+	cr_assert_str_eq(acq_term, "t0");
+	send_udp("198.19.2.1", 5);
+	test_run_for(loop, 300);
+	cr_assert_eq(no_sa_of("ss"), 2, "no term's traffic stays the kernel's");
+
+	/* A commit keeps the first 100 terms. */
+	set->n_dynamic_terms = 100;
+	up.incarnation = incarnation;
+	up.seq = ++seq;
+	up.service_sets_changed = true;
+	up.service_sets = set_ptrs;
+	up.n_service_sets = nsets;
+	publish(&up);
+	cr_assert(wait_applied(), "the PIC took the new set (error '%s')", status_error);
+	drops = no_sa_of("ss");
+	send_udp("198.19.1.100", 5);
+	test_run_for(loop, 300);
+	cr_assert_eq(no_sa_of("ss"), drops, "a term that went is no longer diverted");
+	cr_assert_eq(acquires, 2);
+	send_udp("198.19.0.50", 1);
+	cr_assert(wait_acquires(3, 2000), "a term that stayed still is");
+	cr_assert_str_eq(acq_term, "t49");
 	pic_answers_and_stops();
 }
