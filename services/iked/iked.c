@@ -144,6 +144,7 @@ iked_config(struct iked *ik, const Picsec__V1__ConfigSnapshot *snap)
 			iked_spi_prefill(ik, t->local, t->child_protocol); /* a responder
 									     * answers at once */
 	}
+	iked_census_ask(ik);
 	log_info("configuration %llu: %u dynamic tunnel%s", (unsigned long long)snap->generation,
 	    (unsigned)iked_tunnel_count(ik), iked_tunnel_count(ik) == 1 ? "" : "s");
 }

@@ -202,6 +202,7 @@ iked_sadb_restarted(struct iked *ik)
 		p->n = 0;
 		p->asking = false;
 	}
+	iked_census_forget(ik);
 	u64map_foreach(ik->sas, iked_child_ids_one, &w);
 	log_info("sadb restarted: %zu negotiated SAs went with it: negotiating anew", w.n);
 	if (w.n == 0 || (w.ids = calloc(w.n, sizeof(*w.ids))) == NULL)

@@ -33,6 +33,13 @@ enum {
 	IKED_REKEY_RETRY_MS = 3000,  /* a refused rekey is asked again after this */
 };
 
+/* Whether the tunnel's service set was searched for an earlier iked's Child SAs. */
+enum iked_census {
+	IKED_CENSUS_WANTED,	/* new to this iked: not yet */
+	IKED_CENSUS_ASKING,
+	IKED_CENSUS_DONE,
+};
+
 /* One dynamic term of one service set: a peer to keep a tunnel with. */
 struct iked_tunnel {
 	struct iked_tunnel *next;
@@ -56,6 +63,12 @@ struct iked_tunnel {
 	uint64_t start_timer;	/* the next attempt (initiator) */
 	unsigned failures;	/* in a row: the back-off */
 	bool marked;		/* scratch for the configuration diff */
+	/* An earlier iked's Child SAs of this term in sadb (iked_census.c): they go when one
+	 * of ours is in. */
+	enum iked_census census;
+	uint64_t census_ask;	/* the census asked for it */
+	uint64_t *orphans;	/* their sadb ids */
+	size_t n_orphans;
 };
 
 /* A Child SA of an IKE SA, as sadb holds it. */
@@ -136,6 +149,7 @@ struct iked {
 	Picsec__V1__IkeStats stats;
 	struct iked_down *downs;
 	uint64_t sadb_incarnation;	/* sadb's, as healthd last said it (iked_health.c) */
+	uint64_t census_seq;		/* the last census asked (iked_census.c) */
 };
 
 /* iked_tunnel.c: the tunnels of a configuration. */
@@ -146,6 +160,8 @@ void iked_tunnel_free(struct iked_tunnel *t);
 struct iked_tunnel *iked_tunnel_by_peer(struct iked *ik, const uint8_t local[4],
     const uint8_t remote[4]);
 struct iked_tunnel *iked_tunnel_by_id(struct iked *ik, uint64_t id);
+/* A term's id: what iked_tunnel_by_id finds it by. */
+uint64_t iked_tunnel_id(const char *service_set, const char *rule, const char *term);
 size_t iked_tunnel_count(const struct iked *ik);
 struct iked_tunnel *iked_tunnel_by_term_list(struct iked_tunnel *list,
     const char *service_set, const char *rule, const char *term);
@@ -222,8 +238,13 @@ void iked_sadb_install(struct iked *ik, struct iked_sa *sa, struct iked_child *c
 void iked_sadb_remove(struct iked *ik, struct iked_child *ch, const char *why);
 /* sadb removed these on its own (clear, expiry, commit): delete them at the peer. */
 void iked_sadb_gone(struct iked *ik, const uint64_t *ids, size_t n, const char *why);
-/* Removes the SAs of t's term in sadb that none of our IKE SAs holds. */
-void iked_orphans_sweep(struct iked *ik, const struct iked_tunnel *t);
+/* iked_census.c: an earlier iked's Child SAs. */
+/* Asks sadb for the SAs of every service set with tunnels new to this iked. */
+void iked_census_ask(struct iked *ik);
+/* A new sadb holds no earlier iked's SAs: nothing to look for or remove. */
+void iked_census_forget(struct iked *ik);
+/* A Child SA of ours for t is in: an earlier iked's of its term go. */
+void iked_orphans_sweep(struct iked *ik, struct iked_tunnel *t);
 /* An SA of a Child SA reached its soft lifetime (rekey it) or its hard one (sadb removed
  * it: delete it at the peer). */
 void iked_sadb_expired(struct iked *ik, uint64_t id, bool hard);

@@ -28,6 +28,7 @@ iked_tunnel_free(struct iked_tunnel *t)
 	if (t == NULL)
 		return;
 	secbuf_free(t->psk);
+	free(t->orphans);
 	sodium_memzero(t, sizeof(*t));
 	free(t);
 }
@@ -243,7 +244,7 @@ iked_fingerprint(struct iked_tunnel *t)
 	return h;
 }
 
-static uint64_t
+uint64_t
 iked_tunnel_id(const char *ss, const char *rule, const char *term)
 {
 	crypto_generichash_state st;
