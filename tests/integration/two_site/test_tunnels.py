@@ -111,7 +111,10 @@ def inject(mac, spi, seq, flip=False):
 def crafted(tmp):
     ts.topology("up", "--a", ts.config_for("a", "esp", tmp), "--b",
                 ts.config_for("b", "esp", tmp))
-    ts.wait_for(lambda: ts.sa_states("gwB").count("installed") == 2, 10)
+    # Bounded, and said: under load the suite takes longer to come up, and packets sent
+    # before the PIC holds the SA would fail every check below for another reason.
+    ts.ok(ts.wait_for(lambda: ts.sa_states("gwB").count("installed") == 2, 30),
+          "crafted: gwB's PIC holds both SAs")
     mac = ts.node("gwB", "cat", "/sys/class/net/ge-0-0-0/address").stdout.strip()
     ts.node("hostA", "ping", "-c", "3", "-i", "0.2", "-W", "2", "198.18.2.10", check=False)
     before = ts.counters("gwB")
