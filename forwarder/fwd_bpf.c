@@ -15,6 +15,7 @@
 
 #include "bpf_objects.h"
 #include "fwd_divert.h"
+#include "fwd_divert_maps.h"
 #include "log.h"
 
 struct fwd_xdp {
@@ -28,7 +29,7 @@ struct fwd_tc {
 	struct bpf_object *obj;
 	struct bpf_tc_hook hook;
 	struct bpf_tc_opts opts;
-	int conf_fd, masks_fd, prefixes_fd;
+	struct fwd_divert_maps maps;
 	struct fwd_divert held; /* what the maps hold */
 };
 
@@ -223,9 +224,10 @@ fwd_tc_attach(int ifindex, char *err, size_t errlen)
 		snprintf(err, errlen, "BPF object tc_divert has no program tc_divert");
 		goto fail;
 	}
-	t->conf_fd = bpf_object__find_map_fd_by_name(t->obj, "divert_conf");
-	t->masks_fd = bpf_object__find_map_fd_by_name(t->obj, "divert_masks");
-	t->prefixes_fd = bpf_object__find_map_fd_by_name(t->obj, "divert_prefixes");
+	if (fwd_divert_maps_find(&t->maps, t->obj) != 0) {
+		snprintf(err, errlen, "BPF object tc_divert lacks its maps");
+		goto fail;
+	}
 	rc = bpf_tc_hook_create(&t->hook);
 	if (rc != 0 && rc != -EEXIST) {
 		snprintf(err, errlen, "device %d: clsact qdisc: %s", ifindex, strerror(-rc));
@@ -243,74 +245,10 @@ fail:
 	return NULL;
 }
 
-static int
-fwd_tc_write_conf(struct fwd_tc *t, const struct fwd_divert *a, const struct fwd_divert *b)
-{
-	struct tc_divert_conf conf = { .ifindex = a->ifindex, .local = a->local,
-		.nmasks = fwd_divert_nmasks(a, b) };
-	uint32_t zero = 0;
-
-	return bpf_map_update_elem(t->conf_fd, &zero, &conf, BPF_ANY) == 0 ? 0 : -errno;
-}
-
-/* The slots next uses and held does not (adding), or held uses and next does not. */
-static int
-fwd_tc_write_masks(struct fwd_tc *t, const struct fwd_divert *held,
-    const struct fwd_divert *next, bool adding)
-{
-	uint32_t i;
-
-	for (i = 0; i < TC_DIVERT_MASKS; i++) {
-		if (held->masks[i].used == next->masks[i].used ||
-		    (bool)next->masks[i].used != adding)
-			continue;
-		if (bpf_map_update_elem(t->masks_fd, &i, &next->masks[i], BPF_ANY) != 0)
-			return -errno;
-	}
-	return 0;
-}
-
 int
 fwd_tc_set_rules(struct fwd_tc *t, const struct tc_divert_rule *rules, size_t n)
 {
-	struct fwd_divert_change c;
-	struct tc_divert_key *failed = NULL;
-	uint8_t one = 1;
-	size_t i, nfailed = 0;
-	int rc, err = 0;
-
-	if ((rc = fwd_divert_plan(&t->held, rules, n, &c)) != 0)
-		return rc;
-	/* New slots and keys first: a term in both lists is diverted throughout. */
-	if ((failed = calloc(c.nadd + 1, sizeof(*failed))) == NULL)
-		rc = -ENOMEM;
-	if (rc != 0 || (rc = fwd_tc_write_masks(t, &t->held, &c.next, true)) != 0 ||
-	    (rc = fwd_tc_write_conf(t, &c.next, &t->held)) != 0) {
-		fwd_divert_free(&c.next);
-		goto out;
-	}
-	for (i = 0; i < c.nadd; i++) {
-		if (bpf_map_update_elem(t->prefixes_fd, &c.add[i], &one, BPF_ANY) != 0) {
-			err = -errno;
-			failed[nfailed++] = c.add[i];
-		}
-	}
-	for (i = 0; i < c.ndel; i++) {
-		if (bpf_map_delete_elem(t->prefixes_fd, &c.del[i]) != 0 && errno != ENOENT)
-			err = -errno;
-	}
-	fwd_divert_forget(&c.next, failed, nfailed);
-	/* Old slots go once no key is read under them. */
-	if ((rc = fwd_tc_write_masks(t, &t->held, &c.next, false)) == 0)
-		rc = fwd_tc_write_conf(t, &c.next, NULL);
-	fwd_divert_free(&t->held);
-	t->held = c.next;
-	if (rc == 0)
-		rc = err != 0 ? err : c.cut > 0 ? -E2BIG : 0;
-out:
-	free(failed);
-	fwd_divert_change_free(&c);
-	return rc;
+	return fwd_divert_apply(&t->held, rules, n, &fwd_divert_map_ops, &t->maps);
 }
 
 void
