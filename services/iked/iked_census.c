@@ -22,11 +22,12 @@
 
 enum { IKED_CENSUS_TIMEOUT_MS = 5000 };
 
-/* What our IKE SAs hold now: each Child SA's sadb ids, and the tunnels with one in; and
- * the tunnels this census is for, by id. */
+/* What our IKE SAs hold now: each Child SA's sadb ids, the tunnels with one in and those
+ * with an install in flight; and the tunnels this census is for, by id. */
 struct census_ours {
 	struct u64map *ids;
 	struct u64map *tunnels_up;
+	struct u64map *installing;
 	struct u64map *asked;
 	bool nomem;
 };
@@ -47,8 +48,13 @@ census_ours_one(uint64_t key, void *value, void *arg)
 			    u64map_put(o->ids, sa->children[i].ids[k], sa) == -1)
 				o->nomem = true;
 		}
-		if (sa->children[i].ids[0] != 0 && sa->tunnel != NULL &&
+		if (sa->tunnel == NULL)
+			continue;
+		if (sa->children[i].ids[0] != 0 &&
 		    u64map_put(o->tunnels_up, sa->tunnel->id, sa->tunnel) == -1)
+			o->nomem = true;
+		if (sa->children[i].install_id != 0 &&
+		    u64map_put(o->installing, sa->tunnel->id, sa->tunnel) == -1)
 			o->nomem = true;
 	}
 }
@@ -121,21 +127,28 @@ static void
 census_take(struct iked *ik, uint64_t seq, const Picsec__V1__SaList *list)
 {
 	struct census_ours ours = { .ids = u64map_new(), .tunnels_up = u64map_new(),
-		.asked = u64map_new() };
+		.installing = u64map_new(), .asked = u64map_new() };
 	const Picsec__V1__Sa *s;
 	struct iked_tunnel *t;
+	bool ok = false;
 	size_t i;
 
-	if (ours.ids == NULL || ours.tunnels_up == NULL || ours.asked == NULL)
-		goto nomem;
+	if (ours.ids == NULL || ours.tunnels_up == NULL || ours.installing == NULL ||
+	    ours.asked == NULL)
+		goto out;
 	u64map_foreach(ik->sas, census_ours_one, &ours);
 	for (t = ik->tunnels; t != NULL; t = t->next) {
-		if (t->census == IKED_CENSUS_ASKING && t->census_ask == seq &&
-		    u64map_put(ours.asked, t->id, t) == -1)
+		if (t->census != IKED_CENSUS_ASKING || t->census_ask != seq)
+			continue;
+		/* An install in flight is in the list without its ids known here (only if
+		 * sadb ever answered out of order): this tunnel is asked again after it. */
+		if (u64map_get(ours.installing, t->id) != NULL)
+			t->census = IKED_CENSUS_WANTED;
+		else if (u64map_put(ours.asked, t->id, t) == -1)
 			ours.nomem = true;
 	}
 	if (ours.nomem)
-		goto nomem;
+		goto out;
 	for (i = 0; i < list->n_sas; i++) {
 		if ((s = list->sas[i]->sa) == NULL || s->id == 0 ||
 		    s->origin != PICSEC__V1__SA_ORIGIN__SA_ORIGIN_DYNAMIC ||
@@ -143,25 +156,27 @@ census_take(struct iked *ik, uint64_t seq, const Picsec__V1__SaList *list)
 			continue;
 		t = u64map_get(ours.asked, iked_tunnel_id(s->service_set, s->rule, s->term));
 		if (t != NULL && census_note(t, s->id) == -1)
-			goto nomem;
+			goto out;
 	}
 	census_settle(ik, seq, IKED_CENSUS_DONE);
 	/* A tunnel whose Child SA came up while the census was asked: its orphans go now. */
 	for (t = ik->tunnels; t != NULL; t = t->next) {
 		if (t->n_orphans > 0 && u64map_get(ours.asked, t->id) != NULL &&
 		    u64map_get(ours.tunnels_up, t->id) != NULL)
-			iked_orphans_sweep(ik, t);
+			iked_orphans_sweep(ik, t, NULL);
 	}
-	goto out;
-nomem:
-	log_warnx("out of memory taking the census of sadb's SAs: asked again later");
-	for (t = ik->tunnels; t != NULL; t = t->next) {
-		if (t->census == IKED_CENSUS_ASKING && t->census_ask == seq)
-			census_drop(t, IKED_CENSUS_WANTED);
-	}
+	ok = true;
 out:
+	if (!ok) {
+		log_warnx("out of memory taking the census of sadb's SAs: asked again later");
+		for (t = ik->tunnels; t != NULL; t = t->next) {
+			if (t->census == IKED_CENSUS_ASKING && t->census_ask == seq)
+				census_drop(t, IKED_CENSUS_WANTED);
+		}
+	}
 	u64map_free(ours.ids);
 	u64map_free(ours.tunnels_up);
+	u64map_free(ours.installing);
 	u64map_free(ours.asked);
 }
 
@@ -204,19 +219,33 @@ iked_census_ask(struct iked *ik)
 		}
 		req.service_set = t->service_set;
 		if (bus_request(ik->bus, "sadb", MT(SA_GET_LIST), &req.base,
-		    IKED_CENSUS_TIMEOUT_MS, census_reply, ik, ik->census_seq) == 0)
-			census_settle(ik, ik->census_seq, IKED_CENSUS_WANTED); /* the bus closes */
+		    IKED_CENSUS_TIMEOUT_MS, census_reply, ik, ik->census_seq) == 0) {
+			census_settle(ik, ik->census_seq, IKED_CENSUS_WANTED);
+			return; /* the bus is closing: nothing more goes out */
+		}
 	}
 }
 
 void
-iked_orphans_sweep(struct iked *ik, struct iked_tunnel *t)
+iked_orphans_sweep(struct iked *ik, struct iked_tunnel *t, struct iked_sa *installed)
 {
+	struct iked_sa *sa;
+	size_t i, n = 0;
+
 	if (t == NULL)
 		return;
 	if (t->census == IKED_CENSUS_WANTED)
 		iked_census_ask(ik);
-	census_remove(ik, t, t->orphans, t->n_orphans);
+	/* An id is a hash of the term and the SPI: one of ours may have an earlier one's id
+	 * (a peer that reuses its SPI). Only the tunnel's IKE SAs can hold such a one: the
+	 * one carrying it and the one whose Child SA just came in. */
+	sa = t->sa_key != 0 ? u64map_get(ik->sas, t->sa_key) : NULL;
+	for (i = 0; i < t->n_orphans; i++) {
+		if ((sa == NULL || iked_sa_child_by_id(sa, t->orphans[i]) == NULL) &&
+		    (installed == NULL || iked_sa_child_by_id(installed, t->orphans[i]) == NULL))
+			t->orphans[n++] = t->orphans[i];
+	}
+	census_remove(ik, t, t->orphans, n);
 	census_drop(t, t->census);
 }
 

@@ -243,8 +243,9 @@ void iked_sadb_gone(struct iked *ik, const uint64_t *ids, size_t n, const char *
 void iked_census_ask(struct iked *ik);
 /* A new sadb holds no earlier iked's SAs: nothing to look for or remove. */
 void iked_census_forget(struct iked *ik);
-/* A Child SA of ours for t is in: an earlier iked's of its term go. */
-void iked_orphans_sweep(struct iked *ik, struct iked_tunnel *t);
+/* A Child SA of ours for t is in (installed's, NULL: some): an earlier iked's of its term
+ * go. */
+void iked_orphans_sweep(struct iked *ik, struct iked_tunnel *t, struct iked_sa *installed);
 /* An SA of a Child SA reached its soft lifetime (rekey it) or its hard one (sadb removed
  * it: delete it at the peer). */
 void iked_sadb_expired(struct iked *ik, uint64_t id, bool hard);

@@ -205,7 +205,7 @@ iked_install_reply(struct bus *bus, const struct bus_result *res, void *ctx, uin
 		w.ch->ids[0] = r->ids[0];
 		w.ch->ids[1] = r->ids[1];
 		ik->stats.child_sas_installed++;
-		iked_orphans_sweep(ik, w.sa->tunnel);
+		iked_orphans_sweep(ik, w.sa->tunnel, w.sa);
 		return;
 	}
 	/* Gone while sadb installed it: take it out again. */

@@ -202,6 +202,9 @@ sadb_clear_handler(struct bus_msg *m, const ProtobufCMessage *payload, void *ctx
 	bus_reply(m, MT(SA_CLEARED), &reply.base);
 }
 
+/* Every request is answered before its handler returns, so one client's requests are
+ * answered in their order: iked's census of an earlier iked's SAs relies on an install
+ * asked before it being answered first (iked_census.c). */
 static const struct bus_handler sadb_handlers[] = {
 	[MT(CONFIG_SNAPSHOT)] = { sadb_config_event },
 	[MT(SA_GET_SNAPSHOT)] = { sadb_get_snapshot },
