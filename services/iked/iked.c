@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include "bus.h"
+#include "health_follow.h"
 #include "log.h"
 #include "timer.h"
 #include "u64map.h"
@@ -193,7 +194,8 @@ iked_new(struct ev_loop *loop, struct bus *bus, const struct iked_options *opts,
 	ik->timers = timers_new(loop, ik);
 	ik->sas = u64map_new();
 	ik->halfopen = u64map_new();
-	if (ik->timers == NULL || ik->sas == NULL || ik->halfopen == NULL) {
+	ik->downs = health_downs_new();
+	if (ik->timers == NULL || ik->sas == NULL || ik->halfopen == NULL || ik->downs == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}

@@ -19,54 +19,15 @@
 #include "bus.h"
 #include "catalog.h"
 #include "health.pb-c.h"
+#include "health_follow.h"
 #include "log.h"
 #include "u64map.h"
-
-static struct iked_down *
-iked_down_find(struct iked *ik, const char *pic, const uint8_t *addr)
-{
-	struct iked_down *d;
-
-	for (d = ik->downs; d != NULL; d = d->next) {
-		if (pic != NULL && d->pic[0] != '\0' && strcmp(d->pic, pic) == 0)
-			return d;
-		if (addr != NULL && d->pic[0] == '\0' && memcmp(d->addr, addr, 4) == 0)
-			return d;
-	}
-	return NULL;
-}
-
-/* Notes pic (or addr) as down or up; whether that changed anything. */
-static bool
-iked_down_set(struct iked *ik, const char *pic, const uint8_t *addr, bool down)
-{
-	struct iked_down *d = iked_down_find(ik, pic, addr), **pp;
-
-	if (down == (d != NULL))
-		return false;
-	if (!down) {
-		for (pp = &ik->downs; *pp != d; pp = &(*pp)->next)
-			;
-		*pp = d->next;
-		free(d);
-		return true;
-	}
-	if ((d = calloc(1, sizeof(*d))) == NULL)
-		return false;
-	if (pic != NULL)
-		snprintf(d->pic, sizeof(d->pic), "%s", pic);
-	else
-		memcpy(d->addr, addr, 4);
-	d->next = ik->downs;
-	ik->downs = d;
-	return true;
-}
 
 static bool
 iked_tunnel_should_hold(struct iked *ik, const struct iked_tunnel *t)
 {
-	bool pic_down = t->pic[0] != '\0' && iked_down_find(ik, t->pic, NULL) != NULL;
-	bool gw_down = iked_down_find(ik, NULL, t->local) != NULL;
+	bool pic_down = t->pic[0] != '\0' && health_pic_is_down(ik->downs, t->pic);
+	bool gw_down = health_addr_is_down(ik->downs, t->local, 4);
 
 	if (t->gw_interface && (pic_down || gw_down))
 		return true;
@@ -240,13 +201,13 @@ iked_service_event(struct bus_msg *m, const ProtobufCMessage *payload, void *ctx
 		return;
 	for (t = ik->tunnels; t != NULL && strcmp(t->pic, st->name + 4) != 0; t = t->next)
 		;
-	if (t == NULL && iked_down_find(ik, st->name + 4, NULL) == NULL)
+	if (t == NULL && !health_pic_is_down(ik->downs, st->name + 4))
 		return;
 	if (st->state != PICSEC__V1__SERVICE_STATE_KIND__SERVICE_DOWN &&
 	    st->state != PICSEC__V1__SERVICE_STATE_KIND__SERVICE_UP)
 		return; /* init and unresponsive change nothing yet */
 	down = st->state == PICSEC__V1__SERVICE_STATE_KIND__SERVICE_DOWN;
-	if (!iked_down_set(ik, st->name + 4, NULL, down))
+	if (!health_set_pic(ik->downs, st->name + 4, down))
 		return;
 	log_info("PIC %s is %s%s%s", st->name + 4, down ? "down" : "up", down ? ": " : "",
 	    down ? st->cause : "");
@@ -269,49 +230,15 @@ iked_iface_event(struct bus_msg *m, const ProtobufCMessage *payload, void *ctx)
 		if (memcmp(t->local, ev->address->addr.data, 4) == 0)
 			break;
 	}
-	if (t == NULL && !iked_down_set(ik, NULL, ev->address->addr.data, false))
+	if (t == NULL && !health_set_addr(ik->downs, ev->address->addr.data, 4, false))
 		return;
-	if (iked_down_set(ik, NULL, ev->address->addr.data, !ev->usable))
+	if (health_set_addr(ik->downs, ev->address->addr.data, 4, !ev->usable))
 		iked_gateway_change(ik, ev->address->addr.data, !ev->usable, ev->device);
-}
-
-static void
-iked_iface_reply(struct bus *bus, const struct bus_result *res, void *ctx, uint64_t cookie)
-{
-	const Picsec__V1__IfaceState *st = (const Picsec__V1__IfaceState *)res->msg;
-
-	(void)bus;
-	(void)cookie;
-	if (res->type != MT(IFACE_STATE))
-		return; /* no healthd: nothing is known to be down */
-	for (size_t i = 0; i < st->n_addresses; i++)
-		iked_iface_event(NULL, &st->addresses[i]->base, ctx);
-}
-
-static void
-iked_services_reply(struct bus *bus, const struct bus_result *res, void *ctx, uint64_t cookie)
-{
-	const Picsec__V1__ServiceList *list = (const Picsec__V1__ServiceList *)res->msg;
-	Picsec__V1__ServiceState st = PICSEC__V1__SERVICE_STATE__INIT;
-
-	(void)bus;
-	(void)cookie;
-	if (res->type != MT(SERVICE_LIST))
-		return;
-	for (size_t i = 0; i < list->n_services; i++) {
-		st.name = list->services[i]->name;
-		st.state = list->services[i]->state;
-		st.cause = list->services[i]->last_cause;
-		st.incarnation = list->services[i]->incarnation;
-		iked_service_event(NULL, &st.base, ctx);
-	}
 }
 
 void
 iked_health_sync(struct iked *ik)
 {
-	Picsec__V1__IfaceGetState q = PICSEC__V1__IFACE_GET_STATE__INIT;
-	Picsec__V1__ServiceGetList sq = PICSEC__V1__SERVICE_GET_LIST__INIT;
 	Picsec__V1__IpAddress *ips = NULL, **ptrs = NULL;
 	struct iked_tunnel *t;
 	size_t n = 0;
@@ -321,22 +248,17 @@ iked_health_sync(struct iked *ik)
 	if (n > 0 && ((ips = calloc(n, sizeof(*ips))) == NULL ||
 	    (ptrs = calloc(n, sizeof(*ptrs))) == NULL))
 		goto out;
+	n = 0;
 	for (t = ik->tunnels; t != NULL; t = t->next) {
 		if (!t->gw_interface)
 			continue;
-		picsec__v1__ip_address__init(&ips[q.n_addresses]);
-		ips[q.n_addresses].addr.data = t->local;
-		ips[q.n_addresses].addr.len = 4;
-		ptrs[q.n_addresses] = &ips[q.n_addresses];
-		q.n_addresses++;
+		picsec__v1__ip_address__init(&ips[n]);
+		ips[n].addr.data = t->local;
+		ips[n].addr.len = 4;
+		ptrs[n] = &ips[n];
+		n++;
 	}
-	q.addresses = ptrs;
-	/* Quietly: without healthd nothing is known to be down. */
-	if (q.n_addresses > 0)
-		bus_request(ik->bus, "healthd", MT(IFACE_GET_STATE), &q.base, 0, iked_iface_reply,
-		    ik, 0);
-	bus_request(ik->bus, "healthd", MT(SERVICE_GET_LIST), &sq.base, 0, iked_services_reply,
-	    ik, 0);
+	health_follow_sync(ik->bus, ptrs, n, iked_iface_event, iked_service_event, ik);
 out:
 	free(ips);
 	free(ptrs);
@@ -360,11 +282,6 @@ iked_health_subscribe(struct iked *ik)
 void
 iked_health_free(struct iked *ik)
 {
-	struct iked_down *d, *next;
-
-	for (d = ik->downs; d != NULL; d = next) {
-		next = d->next;
-		free(d);
-	}
+	health_downs_free(ik->downs);
 	ik->downs = NULL;
 }

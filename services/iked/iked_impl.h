@@ -16,6 +16,7 @@
 
 struct bus;
 struct bus_msg;
+struct health_downs;
 struct secbuf;
 struct timers;
 struct u64map;
@@ -124,13 +125,6 @@ struct iked_pool {
 	bool asking;
 };
 
-/* What healthd said of the PICs and local gateway addresses (iked_health.c). */
-struct iked_down {
-	struct iked_down *next;
-	char pic[IKED_NAME_MAX];	/* a PIC that is down, or "" */
-	uint8_t addr[4];		/* or a local gateway address that is unusable */
-};
-
 struct iked {
 	struct ev_loop *loop;
 	struct bus *bus;
@@ -147,7 +141,7 @@ struct iked {
 	uint64_t next_install_id;
 	uint8_t cookie_secret[32];
 	Picsec__V1__IkeStats stats;
-	struct iked_down *downs;
+	struct health_downs *downs;	/* what healthd said is down (iked_health.c) */
 	uint64_t sadb_incarnation;	/* sadb's, as healthd last said it (iked_health.c) */
 	uint64_t census_seq;		/* the last census asked (iked_census.c) */
 };

@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include "bus.h"
+#include "health_follow.h"
 #include "log.h"
 #include "timer.h"
 #include "u64map.h"
@@ -98,8 +99,9 @@ sadb_new(struct ev_loop *loop, struct bus *bus, const struct sadb_options *opts,
 	sd->sas_by_id = u64map_new();
 	sd->spis = u64map_new();
 	sd->spis_held = u64map_new();
+	sd->downs = health_downs_new();
 	if (sd->timers == NULL || sd->sas_by_id == NULL || sd->spis == NULL ||
-	    sd->spis_held == NULL) {
+	    sd->spis_held == NULL || sd->downs == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}

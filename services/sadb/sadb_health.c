@@ -20,6 +20,7 @@
 #include "catalog.h"
 #include "envelope.h"
 #include "health.pb-c.h"
+#include "health_follow.h"
 #include "log.h"
 
 struct sadb_set *
@@ -34,54 +35,11 @@ sadb_set_find(struct sadb_pic *pic, const char *name)
 	return NULL;
 }
 
-static struct sadb_down *
-sadb_down_find(struct sadb *sd, const char *pic, const uint8_t *addr, size_t len)
-{
-	struct sadb_down *d;
-
-	for (d = sd->downs; d != NULL; d = d->next) {
-		if (pic != NULL && d->pic[0] != '\0' && strcmp(d->pic, pic) == 0)
-			return d;
-		if (addr != NULL && d->pic[0] == '\0' && d->addrlen == len &&
-		    memcmp(d->addr, addr, len) == 0)
-			return d;
-	}
-	return NULL;
-}
-
-/* Notes a PIC (or an address) down or up; whether that is news. */
-static bool
-sadb_down_set(struct sadb *sd, const char *pic, const uint8_t *addr, size_t len, bool down)
-{
-	struct sadb_down *d = sadb_down_find(sd, pic, addr, len), **pp;
-
-	if (down == (d != NULL))
-		return false;
-	if (!down) {
-		for (pp = &sd->downs; *pp != d; pp = &(*pp)->next)
-			;
-		*pp = d->next;
-		free(d);
-		return true;
-	}
-	if ((d = calloc(1, sizeof(*d))) == NULL)
-		return false;
-	if (pic != NULL) {
-		snprintf(d->pic, sizeof(d->pic), "%s", pic);
-	} else {
-		memcpy(d->addr, addr, len);
-		d->addrlen = len;
-	}
-	d->next = sd->downs;
-	sd->downs = d;
-	return true;
-}
-
 bool
 sadb_set_should_withhold(struct sadb *sd, const char *pic, const struct sadb_set *set)
 {
-	return set->gw_interface && (sadb_down_find(sd, pic, NULL, 0) != NULL ||
-	    sadb_down_find(sd, NULL, set->local, set->local_msg.addr.len) != NULL);
+	return set->gw_interface && (health_pic_is_down(sd->downs, pic) ||
+	    health_addr_is_down(sd->downs, set->local, set->local_msg.addr.len));
 }
 
 static void
@@ -275,9 +233,9 @@ sadb_service_event(struct bus_msg *m, const ProtobufCMessage *payload, void *ctx
 	down = st->state == PICSEC__V1__SERVICE_STATE_KIND__SERVICE_DOWN;
 	/* Only PICs sadb streams to are remembered: anyone may publish on service.*. */
 	pic = sadb_pic_find(sd, st->name + 4);
-	if (pic == NULL && sadb_down_find(sd, st->name + 4, NULL, 0) == NULL)
+	if (pic == NULL && !health_pic_is_down(sd->downs, st->name + 4))
 		return;
-	if (!sadb_down_set(sd, st->name + 4, NULL, 0, down))
+	if (!health_set_pic(sd->downs, st->name + 4, down))
 		return;
 	log_info("PIC %s is %s%s%s", st->name + 4, down ? "down" : "up", down ? ": " : "",
 	    down ? st->cause : "");
@@ -319,9 +277,9 @@ sadb_iface_event(struct bus_msg *m, const ProtobufCMessage *payload, void *ctx)
 		return;
 	/* Only gw-interface gateways are remembered (the host may have many addresses). */
 	if (!sadb_is_watched(sd, ev->address->addr.data, len) &&
-	    sadb_down_find(sd, NULL, ev->address->addr.data, len) == NULL)
+	    !health_addr_is_down(sd->downs, ev->address->addr.data, len))
 		return;
-	if (!sadb_down_set(sd, NULL, ev->address->addr.data, len, !ev->usable))
+	if (!health_set_addr(sd->downs, ev->address->addr.data, len, !ev->usable))
 		return;
 	inet_ntop(len == 4 ? AF_INET : AF_INET6, ev->address->addr.data, a, sizeof(a));
 	snprintf(detail, sizeof(detail), "gw-interface: local gateway %s %s %s", a,
@@ -330,42 +288,9 @@ sadb_iface_event(struct bus_msg *m, const ProtobufCMessage *payload, void *ctx)
 	    PICSEC__V1__CLEANUP_CAUSE__CLEANUP_GATEWAY_UP, detail);
 }
 
-static void
-sadb_iface_reply(struct bus *bus, const struct bus_result *res, void *ctx, uint64_t cookie)
-{
-	const Picsec__V1__IfaceState *st = (const Picsec__V1__IfaceState *)res->msg;
-
-	(void)bus;
-	(void)cookie;
-	if (res->type != MT(IFACE_STATE))
-		return; /* no healthd: nothing is known to be down */
-	for (size_t i = 0; i < st->n_addresses; i++)
-		sadb_iface_event(NULL, &st->addresses[i]->base, ctx);
-}
-
-static void
-sadb_services_reply(struct bus *bus, const struct bus_result *res, void *ctx, uint64_t cookie)
-{
-	const Picsec__V1__ServiceList *list = (const Picsec__V1__ServiceList *)res->msg;
-	Picsec__V1__ServiceState st = PICSEC__V1__SERVICE_STATE__INIT;
-
-	(void)bus;
-	(void)cookie;
-	if (res->type != MT(SERVICE_LIST))
-		return;
-	for (size_t i = 0; i < list->n_services; i++) {
-		st.name = list->services[i]->name;
-		st.state = list->services[i]->state;
-		st.cause = list->services[i]->last_cause;
-		sadb_service_event(NULL, &st.base, ctx);
-	}
-}
-
 void
 sadb_health_sync(struct sadb *sd)
 {
-	Picsec__V1__IfaceGetState q = PICSEC__V1__IFACE_GET_STATE__INIT;
-	Picsec__V1__ServiceGetList sq = PICSEC__V1__SERVICE_GET_LIST__INIT;
 	Picsec__V1__IpAddress *ips = NULL, **ptrs = NULL;
 	struct sadb_pic *pic;
 	struct sadb_set *set;
@@ -378,22 +303,17 @@ sadb_health_sync(struct sadb *sd)
 	if (n > 0 && ((ips = calloc(n, sizeof(*ips))) == NULL ||
 	    (ptrs = calloc(n, sizeof(*ptrs))) == NULL))
 		goto out;
+	n = 0;
 	for (pic = sd->pics; pic != NULL; pic = pic->next) {
 		for (set = pic->sets; set != NULL; set = set->next) {
 			if (!set->gw_interface)
 				continue;
-			ips[q.n_addresses] = set->local_msg;
-			ptrs[q.n_addresses] = &ips[q.n_addresses];
-			q.n_addresses++;
+			ips[n] = set->local_msg;
+			ptrs[n] = &ips[n];
+			n++;
 		}
 	}
-	q.addresses = ptrs;
-	/* Quietly: without healthd nothing is known to be down. */
-	if (q.n_addresses > 0)
-		bus_request(sd->bus, "healthd", MT(IFACE_GET_STATE), &q.base, 0, sadb_iface_reply,
-		    sd, 0);
-	bus_request(sd->bus, "healthd", MT(SERVICE_GET_LIST), &sq.base, 0, sadb_services_reply,
-	    sd, 0);
+	health_follow_sync(sd->bus, ptrs, n, sadb_iface_event, sadb_service_event, sd);
 out:
 	free(ips);
 	free(ptrs);
@@ -409,11 +329,6 @@ sadb_health_subscribe(struct sadb *sd)
 void
 sadb_health_free(struct sadb *sd)
 {
-	struct sadb_down *d, *next;
-
-	for (d = sd->downs; d != NULL; d = next) {
-		next = d->next;
-		free(d);
-	}
+	health_downs_free(sd->downs);
 	sd->downs = NULL;
 }

@@ -14,6 +14,7 @@
 
 struct bus;
 struct bus_msg;
+struct health_downs;
 struct secbuf;
 struct timers;
 struct u64map;
@@ -101,14 +102,6 @@ struct sadb_pic {
 	size_t ndirty, dirty_cap;
 };
 
-/* A PIC or a local gateway address healthd said is down (sadb_health.c). */
-struct sadb_down {
-	struct sadb_down *next;
-	char pic[SADB_NAME_MAX];	/* a PIC, or "" */
-	uint8_t addr[16];		/* or an address */
-	size_t addrlen;
-};
-
 struct sadb {
 	struct ev_loop *loop;
 	ev_prepare flush_watch;	   /* the PICs' waiting Child SA changes, once a loop turn */
@@ -127,7 +120,7 @@ struct sadb {
 	bool marks_dirty;
 	uint64_t status_timer;
 	bool clear_ipsec_on_pic;   /* clear-ipsec-sas-on-pic-restart */
-	struct sadb_down *downs;
+	struct health_downs *downs;	/* what healthd said is down (sadb_health.c) */
 };
 
 /* sadb_build.c: the PICs, service sets and SAs a snapshot asks for, as new structures in
