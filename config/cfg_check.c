@@ -228,9 +228,11 @@ check_interfaces(struct check_ctx *c, const struct cfg_node *services)
 {
 	const struct cfg_node *ifd, *unit, *fam, *dir, *ref, *set;
 	static const char *const dirs[] = { "input", "output" };
+	const char *first;
 	size_t i;
 
 	cfg_each(ifd, cfg_child(c->root, "interfaces"), "interface-name") {
+		first = NULL;
 		cfg_each(unit, ifd, "unit") {
 			cfg_each(fam, unit, "family") {
 				for (i = 0; i < 2; i++) {
@@ -247,6 +249,17 @@ check_interfaces(struct check_ctx *c, const struct cfg_node *services)
 							    "service set '%s' is next-hop style: it "
 							    "is used through routes, not applied to an "
 							    "interface", ref->value);
+						else if (first == NULL)
+							first = ref->value;
+						/* One tc egress program per device: a
+						 * second set's would replace the first's,
+						 * whose traffic would then leave in clear. */
+						else if (strcmp(first, ref->value) != 0)
+							cfg_diag_node(c->d, CFG_ERROR, ref,
+							    "interface %s carries service set "
+							    "'%s' already: picsec applies one "
+							    "service set to an interface",
+							    ifd->value, first);
 					}
 				}
 			}
